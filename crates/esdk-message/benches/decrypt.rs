@@ -1,0 +1,2 @@
+//! Criterion benchmark (written next).
+fn main() {}

@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::indexing_slicing)]
+
+mod body;
+mod context;
+mod cursor;
+mod decrypt;
+mod derive;
+mod encrypt;
+mod error;
+mod header;
+mod inspect;
+pub mod key;
+pub mod keyring;
+mod message;
+mod plaintext;
+pub mod provider;
+mod suite;
+
+pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, serialize as serialize_encryption_context};
+pub use decrypt::{DecryptOptions, Decrypted, decrypt, decrypt_message};
+pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, encrypt, encrypt_connect};
+pub use error::Error;
+pub use header::{ContentType, EncryptedDataKey, Header};
+pub use inspect::{DataKeyInfo, Inspection, SignatureStatus, inspect};
+pub use message::{DEFAULT_MAX_ENCRYPTED_DATA_KEYS, Message, decode_input};
+pub use plaintext::Plaintext;
+pub use suite::{CommitmentPolicy, Curve, Hash, Kdf, Suite, SuiteId};
