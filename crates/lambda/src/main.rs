@@ -1,0 +1,2 @@
+//! Lambda (in progress).
+fn main() {}
