@@ -8,7 +8,7 @@ mod raw_aes;
 mod raw_rsa;
 
 pub use raw_aes::RawAesKeyring;
-pub use raw_rsa::RawRsaKeyring;
+pub use raw_rsa::{CONNECT_NAMESPACE, CONNECT_PADDING, RawRsaKeyring};
 
 use zeroize::Zeroizing;
 
