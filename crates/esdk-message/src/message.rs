@@ -60,6 +60,11 @@ impl<'a> Message<'a> {
         Ok(Self { header, body, frame_count, signed_bytes, signature })
     }
 
+    /// Length of the header including its authentication section: where the body starts.
+    pub fn header_len(&self) -> usize {
+        self.signed_bytes.len() - self.body.len()
+    }
+
     /// Number of frames (1 for a non-framed body).
     pub fn frame_count(&self) -> u32 {
         self.frame_count
