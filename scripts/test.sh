@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: pinned tools, lints, every test, the vector sets, the
+# end-to-end Lambda run. Ends with one line: "total: N passed, N failed, N skipped".
+#
+#   scripts/test.sh            # everything
+#   QUICK=1 scripts/test.sh    # skip the end-to-end Lambda run (the slowest step)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+passed=0 failed=0 skipped=0
+mkdir -p target
+export SECURE_IVR_SKIP_LOG="$root/target/test-skips.log"
+: >"$SECURE_IVR_SKIP_LOG"
+# Everything the script installs must be there; a test that finds it missing fails, not skips.
+export SECURE_IVR_REQUIRE_SERVICES=1
+export CARGO_TERM_COLOR=never
+
+step "pinned test tools"
+bash scripts/setup-python.sh
+bash scripts/setup-node.sh
+nextest_version=0.9.143
+if ! cargo nextest --version 2>/dev/null | grep -q "$nextest_version"; then
+    cargo install cargo-nextest --version "$nextest_version" --locked
+fi
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "local SSM emulator (moto on 127.0.0.1)"
+# shellcheck source=lib/moto.sh
+source scripts/lib/moto.sh
+moto_start
+trap moto_stop EXIT
+export SECURE_IVR_MOTO_ENDPOINT="$MOTO_ENDPOINT"
+
+step "unit, property, integration and CLI tests"
+log="$root/target/nextest.log"
+set +e
+cargo nextest run --workspace --locked --profile ci 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^ *Summary ' "$log" | tail -1)
+n_run=$(sed -nE 's/.* ([0-9]+) tests? run: ([0-9]+) passed.*/\2/p' <<<"$summary")
+n_fail=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+passed=$((passed + ${n_run:-0}))
+failed=$((failed + ${n_fail:-0}))
+if [ "$rc" -ne 0 ] && [ "${n_fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+step "documentation examples"
+set +e
+cargo test --workspace --locked --doc 2>&1 | tee "$root/target/doctest.log"
+rc=${PIPESTATUS[0]}
+set -e
+doc_pass=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$root/target/doctest.log" | awk '{s+=$1} END {print s+0}')
+doc_fail=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$root/target/doctest.log" | awk '{s+=$1} END {print s+0}')
+passed=$((passed + ${doc_pass:-0}))
+failed=$((failed + ${doc_fail:-0}))
+if [ "$rc" -ne 0 ] && [ "${doc_fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+step "decrypt vectors through the example runner, both providers"
+shared="${SECURE_IVR_SHARED:-$root/../shared}"
+if [ -d "$shared" ]; then
+    cargo build --locked -p esdk-message --example vectors
+    runner="$root/target/debug/examples/vectors"
+    # set | manifest | extra flag | expected last line
+    while IFS='|' read -r manifest flag expected; do
+        for provider in aws-lc rustcrypto; do
+            # shellcheck disable=SC2086
+            got=$("$runner" --provider "$provider" $flag "$shared/$manifest" 2>/dev/null | tail -1) || true
+            if [ "$got" = "$expected" ]; then
+                passed=$((passed + 1))
+                echo "ok   $provider $manifest: $got" >&2
+            else
+                failed=$((failed + 1))
+                echo "FAIL $provider $manifest: got '$got', want '$expected'" >&2
+            fi
+        done
+    done <<'SETS'
+esdk-vectors/v4-Net-4.0.1/manifest.json||99 passed, 0 failed, 33 skipped
+esdk-vectors/valid-Net-4.0.0/manifest.json||5 passed, 0 failed, 0 skipped
+esdk-vectors/java-dafny-4.1.0/decrypt-manifest.json||187 passed, 0 failed, 300 skipped
+esdk-vectors/nonframed-python-2.0.0/manifest.json||2 passed, 0 failed, 0 skipped
+esdk-vectors/invalid-Net-4.0.0/manifest.json|--expect-reject|28 passed, 0 failed, 0 skipped
+connect-vectors/manifest.json||1 passed, 0 failed, 0 skipped
+SETS
+else
+    echo "SKIP 12 vector runs: $shared is absent" >&2
+    skipped=$((skipped + 12))
+fi
+
+if [ -x tests/e2e/lambda-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
+    step "end to end: the Lambda in the real runtime (cargo lambda watch + invoke)"
+    # Its last line is "N passed, N failed"; no such line counts as one failure.
+    e2e=$(bash tests/e2e/lambda-e2e.sh 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
+    e2e_pass=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$e2e")
+    e2e_fail=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$e2e")
+    passed=$((passed + ${e2e_pass:-0}))
+    failed=$((failed + ${e2e_fail:-1}))
+fi
+
+step "skipped checks"
+test_skips=$(grep -c . "$SECURE_IVR_SKIP_LOG" || true)
+cat "$SECURE_IVR_SKIP_LOG" >&2
+skipped=$((skipped + test_skips))
+# A test that skipped its check still reported "passed" to the runner: count it as skipped.
+passed=$((passed - test_skips))
+
+echo
+echo "total: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
