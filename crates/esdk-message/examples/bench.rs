@@ -10,7 +10,7 @@
 //! private operation plus one ECDSA verification (the irreducible work of a decrypt);
 //! `cold` loads the PEM key and decrypts once (the process is timed from outside).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 use std::time::Instant;
 
