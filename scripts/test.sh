@@ -91,14 +91,23 @@ else
     skipped=$((skipped + 12))
 fi
 
+step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
+# Each prints "N passed, N failed" last; a missing line counts as one failure.
+count_line() {
+    local out p f
+    out=$("$@" 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
+    p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$out")
+    f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$out")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-1}))
+}
+count_line bash scripts/check-templates.sh
+count_line python3 tests/flows/check_flow.py flows/*.json
+count_line python3 tests/flows/check_flow.py --self-test
+
 if [ -x tests/e2e/lambda-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
     step "end to end: the Lambda in the real runtime (cargo lambda watch + invoke)"
-    # Its last line is "N passed, N failed"; no such line counts as one failure.
-    e2e=$(bash tests/e2e/lambda-e2e.sh 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
-    e2e_pass=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$e2e")
-    e2e_fail=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$e2e")
-    passed=$((passed + ${e2e_pass:-0}))
-    failed=$((failed + ${e2e_fail:-1}))
+    count_line bash tests/e2e/lambda-e2e.sh
 fi
 
 step "skipped checks"

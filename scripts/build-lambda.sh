@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Build the Lambda for provided.al2023 on arm64 and check the artifact:
+#   cargo lambda build --release --arm64 --output-format zip -p secure-ivr-lambda
+# then: the zip exists and holds `bootstrap` at its root, bootstrap is an aarch64 ELF executable,
+# it needs no shared library beyond glibc's own (which provided.al2023 ships, glibc 2.34), and no
+# glibc symbol version newer than 2.34. Prints the zip path and size, then "N passed, N failed".
+#
+#   scripts/build-lambda.sh              # build, then check
+#   scripts/build-lambda.sh --no-build   # check the existing zip only
+#
+# cargo-lambda and zig come from <repo>/.venv (scripts/setup-python.sh), put first on PATH.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH"
+
+package=secure-ivr-lambda
+zip="$repo/target/lambda/bootstrap/bootstrap.zip"
+# What provided.al2023 provides: glibc 2.34 and its companion libraries, nothing else.
+al2023_glibc=2.34
+allowed_needed='^(libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|ld-linux-aarch64\.so\.1)$'
+
+log() { printf 'build-lambda: %s\n' "$*" >&2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+build=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-build) build=0 ;;
+        -h | --help) usage; exit 0 ;;
+        *) log "unknown argument: $arg"; usage >&2; exit 2 ;;
+    esac
+done
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+finish() {
+    echo "$passed passed, $failed failed"
+    if [[ $failed -eq 0 ]]; then exit 0; fi
+    exit 1
+}
+
+if [[ $build -eq 1 ]]; then
+    if ! command -v cargo-lambda >/dev/null; then
+        log "cargo-lambda not found in $repo/.venv/bin; run scripts/setup-python.sh first"
+        fail "build: cargo-lambda missing"
+        finish
+    fi
+    log "$(cargo lambda --version 2>&1 | head -1); zig $(python-zig version 2>/dev/null || zig version 2>/dev/null || echo '?')"
+    start=$SECONDS
+    if cargo lambda build --release --arm64 --output-format zip --locked --package "$package" >&2; then
+        ok "build: cargo lambda build --release --arm64 in $((SECONDS - start))s"
+    else
+        fail "build: cargo lambda build failed after $((SECONDS - start))s"
+        finish
+    fi
+fi
+
+if [[ ! -s "$zip" ]]; then
+    fail "zip: $zip is missing (build with scripts/build-lambda.sh)"
+    finish
+fi
+zip_bytes=$(stat -c %s "$zip")
+ok "zip: ${zip#"$repo"/} ($zip_bytes bytes, $(awk -v b="$zip_bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/build-lambda.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+# The runtime executes /var/task/bootstrap: it must be at the zip's root and executable.
+if unzip -Z1 "$zip" | grep -qx bootstrap && unzip -q -o "$zip" bootstrap -d "$work"; then
+    bin="$work/bootstrap"
+    mode=$(unzip -Zl "$zip" bootstrap | awk 'NR==1 {print $1}' || true)
+    ok "layout: bootstrap at the zip root ($(stat -c %s "$bin") bytes unpacked${mode:+, $mode})"
+else
+    fail "layout: no bootstrap at the root of the zip"
+    finish
+fi
+
+machine=$(readelf -h "$bin" 2>/dev/null | awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2}')
+kind=$(file -b "$bin" 2>/dev/null || echo "?")
+if [[ "$machine" == "AArch64" ]] && [[ "$kind" == ELF\ 64-bit* ]]; then
+    ok "arch: $kind"
+else
+    fail "arch: expected a 64-bit aarch64 ELF, got machine '$machine' ($kind)"
+fi
+
+needed=$(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+if [[ -z "$needed" ]]; then
+    ok "linking: statically linked (no NEEDED entries)"
+else
+    extra=$(grep -Ev "$allowed_needed" <<<"$needed" || true)
+    if [[ -z "$extra" ]]; then
+        ok "linking: dynamic, glibc only: $(tr '\n' ' ' <<<"$needed")"
+    else
+        fail "linking: needs libraries provided.al2023 lacks: $(tr '\n' ' ' <<<"$extra")(all: $(tr '\n' ' ' <<<"$needed"))"
+    fi
+fi
+
+newest=$(objdump -T "$bin" 2>/dev/null | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1 || true)
+if [[ -z "$newest" ]]; then
+    ok "glibc: no versioned glibc symbols"
+elif [[ "$(printf '%s\n%s\n' "$newest" "$al2023_glibc" | sort -V | tail -1)" == "$al2023_glibc" ]]; then
+    ok "glibc: newest symbol version GLIBC_$newest <= $al2023_glibc (provided.al2023)"
+else
+    fail "glibc: needs GLIBC_$newest, provided.al2023 has $al2023_glibc"
+fi
+
+echo "zip: $zip"
+echo "size: $zip_bytes bytes"
+finish

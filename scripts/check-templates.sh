@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Lint every CloudFormation template in cloudformation/ with cfn-lint and checkov, both pinned
+# in a venv of their own (<repo>/.venv-templates, from tests/requirements-templates.txt; kept
+# apart from .venv because checkov's boto3/networkx pins conflict with moto's).
+#
+#   scripts/check-templates.sh            # every template
+#   scripts/check-templates.sh FILE...    # just these
+#
+# One check = one tool on one template. A check passes when cfn-lint prints nothing, and when
+# checkov parses the template and reports 0 failed (skips must be justified in the template's
+# Metadata). Last line: "N passed, N failed"; exit 1 on any failure.
+# Set PYTHON to choose the interpreter for the venv.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/.venv-templates"
+req="$repo/tests/requirements-templates.txt"
+stamp="$venv/.requirements.stamp"
+python="${PYTHON:-python3}"
+
+log() { printf 'check-templates: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- the pinned venv (same idempotency rule as scripts/setup-python.sh) -----------------------
+command -v "$python" >/dev/null || die "$python not found"
+[[ -f "$req" ]] || die "missing $req"
+want="$(sha256sum "$req" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
+    log "venv up to date: $venv"
+else
+    # Rebuild from scratch so packages dropped from the requirements don't linger; the stamp is
+    # written last, so an interrupted run is redone next time.
+    log "creating venv at $venv with $("$python" --version 2>&1)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    start=$SECONDS
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
+        --quiet --requirement "$req" >&2 || die "pip install failed"
+    "$venv/bin/python" -m pip check >&2 || die "pip check found inconsistent dependencies"
+    log "installed $("$venv/bin/python" -m pip freeze | wc -l) packages in $((SECONDS - start))s"
+    printf '%s\n' "$want" >"$stamp"
+fi
+log "$("$venv/bin/cfn-lint" --version 2>&1 | head -1), checkov $("$venv/bin/checkov" --version 2>&1 | tail -1)"
+
+# --- the templates ---------------------------------------------------------------------------
+templates=()
+if [[ $# -gt 0 ]]; then
+    templates=("$@")
+else
+    shopt -s nullglob
+    templates=("$repo"/cloudformation/*.yaml "$repo"/cloudformation/*.yml "$repo"/cloudformation/*.json)
+    shopt -u nullglob
+fi
+[[ ${#templates[@]} -gt 0 ]] || die "no templates in $repo/cloudformation"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+
+for template in "${templates[@]}"; do
+    name="${template#"$repo"/}"
+    if [[ ! -f "$template" ]]; then
+        fail "cfn-lint $name: no such file"
+        fail "checkov $name: no such file"
+        continue
+    fi
+
+    set +e
+    out=$("$venv/bin/cfn-lint" -- "$template" 2>&1)
+    rc=$?
+    set -e
+    if [[ $rc -eq 0 && -z "$out" ]]; then
+        ok "cfn-lint $name"
+    else
+        fail "cfn-lint $name (exit $rc)"
+        printf '%s\n' "$out" | sed 's/^/    /'
+    fi
+
+    # --skip-download: no network (the platform host is unreachable and only adds guidelines).
+    set +e
+    out=$("$venv/bin/checkov" -f "$template" --framework cloudformation --skip-download --compact 2>&1)
+    rc=$?
+    set -e
+    summary=$(grep -E 'Passed checks: [0-9]+, Failed checks: [0-9]+' <<<"$out" | tail -1 || true)
+    # No summary means checkov did not parse the template: that is a failure, not a pass.
+    if [[ $rc -eq 0 && "$summary" == *"Failed checks: 0,"* ]]; then
+        ok "checkov $name ($summary)"
+    else
+        fail "checkov $name (exit $rc${summary:+, $summary})"
+        # Each failed check as "CKV_ID: title -> resource", else checkov's own last words.
+        details=$(awk '/^Check: /{check=$0} /FAILED for resource/{sub(/^[ \t]*FAILED for resource: /, ""); print check " -> " $0}' <<<"$out")
+        printf '%s\n' "${details:-$(tail -5 <<<"$out")}" | sed 's/^/    /'
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
