@@ -49,6 +49,16 @@ passed=$((passed + ${n_run:-0}))
 failed=$((failed + ${n_fail:-0}))
 if [ "$rc" -ne 0 ] && [ "${n_fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
+step "bounded allocation (counting allocator; lives in the fuzz crate because it needs unsafe)"
+set +e
+CARGO_TARGET_DIR="$root/target" cargo test --locked --manifest-path crates/esdk-message/fuzz/Cargo.toml \
+    --test allocation 2>&1 | tee "$root/target/allocation.log"
+set -e
+alloc_pass=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$root/target/allocation.log" | tail -1)
+alloc_fail=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$root/target/allocation.log" | tail -1)
+passed=$((passed + ${alloc_pass:-0}))
+failed=$((failed + ${alloc_fail:-1}))
+
 step "documentation examples"
 set +e
 cargo test --workspace --locked --doc 2>&1 | tee "$root/target/doctest.log"

@@ -1,2 +1,81 @@
-//! Criterion benchmark (written next).
-fn main() {}
+//! Criterion benchmark: decrypting one Amazon Connect-shaped message (RSA-4096 data key, suite
+//! 0x0378, a 16-digit card number) with each provider, the key already loaded; and the floor
+//! under it per provider: one RSA-4096 OAEP-SHA512 decrypt plus one ECDSA P-384 verify.
+//!
+//! Run: `cargo bench -p esdk-message --bench decrypt`. Medians land in
+//! `target/criterion/<group>/<provider>/new/estimates.json`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use criterion::{Criterion, criterion_main};
+use esdk_message::keyring::{CONNECT_PADDING, RawRsaKeyring};
+use esdk_message::provider::all_providers;
+use esdk_message::{Curve, DecryptOptions, Message, decrypt, encrypt_connect, key};
+
+/// The project's test-only RSA-4096 key (see tests/data/README.md).
+const KEY_PEM: &str = include_str!("../tests/data/rsa-4096-test-key.pem");
+const PUBLIC_PEM: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
+const KEY_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+const CARD_NUMBER: &[u8] = b"4111111111111111";
+
+fn bench(c: &mut Criterion) {
+    let providers = all_providers();
+    let encryptor = providers.first().copied().expect("a provider");
+    let message = encrypt_connect(encryptor, KEY_ID, PUBLIC_PEM, CARD_NUMBER).expect("encrypt");
+    let options = DecryptOptions::connect();
+
+    let mut group = c.benchmark_group("connect_decrypt_rsa4096");
+    for provider in &providers {
+        let keyring = RawRsaKeyring::connect_private(*provider, KEY_ID, KEY_PEM).expect("key");
+        let check = decrypt(*provider, &[&keyring], &message, &options).expect("decrypt");
+        assert_eq!(check.plaintext.expose(), CARD_NUMBER);
+        group.bench_function(provider.name(), |b| {
+            b.iter(|| decrypt(*provider, &[&keyring], black_box(&message), &options).expect("decrypt"));
+        });
+    }
+    group.finish();
+
+    // The floor: the two public-key operations every Connect decryption must do.
+    let parsed = Message::parse(&message, 1).expect("parse");
+    let wrapped = parsed.header.encrypted_data_keys.first().expect("one EDK").ciphertext;
+    let point = STANDARD.decode(parsed.header.signing_public_key().expect("signed")).expect("base64");
+    let signature = parsed.signature().expect("signed");
+    let signed = message.get(..message.len() - 2 - signature.len()).expect("footer");
+    let der = key::private_key_from_pem(KEY_PEM).expect("key");
+
+    let mut group = c.benchmark_group("floor_rsa4096_oaep_sha512_plus_p384_verify");
+    for provider in &providers {
+        let rsa = provider.rsa_private_key(der.as_bytes()).expect("key");
+        assert_eq!(rsa.decrypt(CONNECT_PADDING, wrapped).map(|k| k.len()), Some(32));
+        provider.ecdsa_verify(Curve::P384, &point, signed, signature).expect("verify");
+        group.bench_function(provider.name(), |b| {
+            b.iter(|| {
+                let data_key = rsa.decrypt(CONNECT_PADDING, black_box(wrapped)).expect("unwrap");
+                provider.ecdsa_verify(Curve::P384, &point, black_box(signed), signature).expect("verify");
+                data_key
+            });
+        });
+    }
+    group.finish();
+}
+
+/// A private module, because `criterion_group!` writes an undocumented `pub fn`.
+mod group {
+    use super::{Criterion, Duration, bench};
+
+    criterion::criterion_group! {
+        name = benches;
+        // RSA-4096 takes milliseconds (tens with RustCrypto): fewer, longer samples.
+        config = Criterion::default()
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(8))
+            .warm_up_time(Duration::from_secs(2));
+        targets = bench
+    }
+}
+criterion_main!(group::benches);

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::context::{self, EncryptionContext};
+
 use crate::derive;
 use crate::header::ContentType;
 use crate::keyring::{self, Keyring};
@@ -122,24 +123,17 @@ pub fn decrypt_message(
     let mut authenticate_only = EncryptionContext::new();
     for (k, v) in &options.reproduced_context {
         match header.encryption_context.get(k) {
-            Some(stored) if stored == v => {}
+            Some(stored) if stored == v.as_str() => {}
             Some(_) => return Err(Error::EncryptionContextMismatch(k.clone())),
             None => {
                 authenticate_only.insert(k.clone(), v.clone());
             }
         }
     }
-    let full_context: EncryptionContext;
-    let keyring_context = if authenticate_only.is_empty() {
-        &header.encryption_context
-    } else {
-        let mut all = header.encryption_context.clone();
-        all.extend(authenticate_only.iter().map(|(k, v)| (k.clone(), v.clone())));
-        full_context = all;
-        &full_context
-    };
+    // Keyrings see the canonical serialisation of the whole context (stored + reproduced).
+    let keyring_context = header.encryption_context.canonical_with(&authenticate_only)?;
 
-    let (data_key, edk) = keyring::unwrap_any(keyrings, &header.encrypted_data_keys, keyring_context, suite)?;
+    let (data_key, edk) = keyring::unwrap_any(keyrings, &header.encrypted_data_keys, &keyring_context, suite)?;
     let key = derive::content_key(provider, suite, &data_key, header.message_id)?;
     if let Some(stored) = header.commitment {
         derive::check_commitment(provider, &data_key, header.message_id, stored)?;
@@ -179,7 +173,7 @@ pub fn decrypt_message(
         plaintext: Plaintext::new(plaintext),
         suite: suite.id,
         version: header.version,
-        encryption_context: header.encryption_context.clone(),
+        encryption_context: header.encryption_context.to_map(),
         key_provider_id: String::from_utf8_lossy(edk.provider_id).into_owned(),
         key_provider_info: edk.provider_info.to_vec(),
         frame_count: message.frame_count(),

@@ -89,7 +89,9 @@ pub fn encrypt(
 
     let mut data_key = Zeroizing::new(vec![0u8; suite.data_key_len()]);
     provider.fill_random(&mut data_key)?;
-    let edks = keyrings.iter().map(|k| k.wrap_key(&data_key, &full_context, suite)).collect::<Result<Vec<_>, _>>()?;
+    let keyring_context = context::serialize(&full_context)?;
+    let edks =
+        keyrings.iter().map(|k| k.wrap_key(&data_key, &keyring_context, suite)).collect::<Result<Vec<_>, _>>()?;
     let mut message_id = vec![0u8; suite.message_id_len()];
     provider.fill_random(&mut message_id)?;
     let key = derive::content_key(provider, suite, &data_key, &message_id)?;

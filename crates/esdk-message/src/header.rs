@@ -7,7 +7,7 @@
 //! commitment ("algorithm suite data"); then the authentication tag (its IV is all zeros).
 
 use crate::Error;
-use crate::context::{self, EncryptionContext, PUBLIC_KEY_FIELD};
+use crate::context::{PUBLIC_KEY_FIELD, WireContext};
 use crate::cursor::Cursor;
 use crate::suite::{COMMITMENT_LEN, IV_LEN, Suite, SuiteId, TAG_LEN};
 
@@ -42,8 +42,8 @@ pub struct Header<'a> {
     pub suite: &'static Suite,
     /// The message ID (16 bytes in version 1, 32 in version 2).
     pub message_id: &'a [u8],
-    /// The encryption context stored in the header.
-    pub encryption_context: EncryptionContext,
+    /// The encryption context stored in the header (validated, borrowed from the message).
+    pub encryption_context: WireContext<'a>,
     /// The encrypted data keys, in header order.
     pub encrypted_data_keys: Vec<EncryptedDataKey<'a>>,
     /// Framed or non-framed.
@@ -82,7 +82,7 @@ impl<'a> Header<'a> {
             return Err(Error::SuiteVersionMismatch { suite: suite_id.0, version });
         }
         let message_id = c.take(suite.message_id_len(), "message ID")?;
-        let encryption_context = context::parse(c.vec16("encryption context")?)?;
+        let encryption_context = WireContext::parse(c.vec16("encryption context")?)?;
         check_signing_key_field(suite, &encryption_context)?;
 
         let edk_count = c.u16("encrypted data key count")?;
@@ -141,15 +141,20 @@ impl<'a> Header<'a> {
         })
     }
 
+    /// The encryption context section exactly as received.
+    pub fn encryption_context_bytes(&self) -> &'a [u8] {
+        self.encryption_context.as_bytes()
+    }
+
     /// The public key of a signed suite, as the base64 text stored in the context.
-    pub fn signing_public_key(&self) -> Option<&str> {
-        self.encryption_context.get(PUBLIC_KEY_FIELD).map(String::as_str)
+    pub fn signing_public_key(&self) -> Option<&'a str> {
+        self.encryption_context.get(PUBLIC_KEY_FIELD)
     }
 }
 
 /// Spec, framework/default-cmm.md: a signed suite carries its verification key in the context;
 /// an unsigned suite must not.
-fn check_signing_key_field(suite: &Suite, ctx: &EncryptionContext) -> Result<(), Error> {
+fn check_signing_key_field(suite: &Suite, ctx: &WireContext<'_>) -> Result<(), Error> {
     match (suite.signature.is_some(), ctx.contains_key(PUBLIC_KEY_FIELD)) {
         (true, false) => Err(Error::MissingSignaturePublicKey),
         (false, true) => Err(Error::UnexpectedSignaturePublicKey(suite.id.0)),

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::Error;
-use crate::context::EncryptionContext;
+use crate::context::WireContext;
 use crate::header::ContentType;
 use crate::message::{self, Message};
 use crate::provider::CryptoProvider;
@@ -44,8 +44,9 @@ pub struct Inspection {
     pub suite: SuiteId,
     /// Message ID.
     pub message_id: Vec<u8>,
-    /// Encryption context stored in the header.
-    pub encryption_context: EncryptionContext,
+    /// The encryption context section as serialised; read it with
+    /// [`Inspection::encryption_context`].
+    context_bytes: Vec<u8>,
     /// The encrypted data keys.
     pub encrypted_data_keys: Vec<DataKeyInfo>,
     /// `framed` or `non-framed`.
@@ -80,7 +81,7 @@ pub fn inspect(provider: &dyn CryptoProvider, input: &[u8], max_edks: u16) -> Re
         version: h.version,
         suite: h.suite.id,
         message_id: h.message_id.to_vec(),
-        encryption_context: h.encryption_context.clone(),
+        context_bytes: h.encryption_context_bytes().to_vec(),
         encrypted_data_keys: h
             .encrypted_data_keys
             .iter()
@@ -96,6 +97,13 @@ pub fn inspect(provider: &dyn CryptoProvider, input: &[u8], max_edks: u16) -> Re
         content_length: m.content_len(),
         signature,
     })
+}
+
+impl Inspection {
+    /// The encryption context stored in the header.
+    pub fn encryption_context(&self) -> WireContext<'_> {
+        WireContext::parse(&self.context_bytes).unwrap_or_default()
+    }
 }
 
 /// Strips the raw AES keyring suffix (tag bits 128, IV length 12, IV) when it is there.

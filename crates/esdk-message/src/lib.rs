@@ -18,7 +18,7 @@ mod plaintext;
 pub mod provider;
 mod suite;
 
-pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, serialize as serialize_encryption_context};
+pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, WireContext, serialize as serialize_encryption_context};
 pub use decrypt::{DecryptOptions, Decrypted, decrypt, decrypt_message};
 pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, encrypt, encrypt_connect};
 pub use error::Error;

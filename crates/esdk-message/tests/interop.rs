@@ -2,7 +2,7 @@
 //! `scripts/setup-python.sh` and `scripts/setup-node.sh`) encrypt Connect-shaped messages we
 //! decrypt, and decrypt the messages we encrypt. Single-frame and multi-frame plaintexts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
 mod support;
 
@@ -119,7 +119,10 @@ fn the_python_and_node_sdks_decrypt_what_we_encrypt() {
                 let input = write(&dir, &format!("{label}.{}.ct", provider.name()), &ct);
                 let output = dir.join(format!("{label}.{}.{}.pt", provider.name(), oracle.name));
                 let args = ["decrypt", "--private-key", private.to_str().unwrap(), "--key-id", TEST_KEY_ID];
-                run(&oracle, &[&args[..], &["--in", input.to_str().unwrap(), "--out", output.to_str().unwrap()]].concat());
+                run(
+                    &oracle,
+                    &[&args[..], &["--in", input.to_str().unwrap(), "--out", output.to_str().unwrap()]].concat(),
+                );
                 let got = std::fs::read(&output).expect("plaintext");
                 assert_eq!(got, pt, "{} decrypting our {label} from {}", oracle.name, provider.name());
             }

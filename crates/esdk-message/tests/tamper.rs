@@ -142,9 +142,14 @@ fn a_wrong_oaep_hash_is_rejected_both_ways() {
     let der = key::private_key_from_pem(TEST_KEY_PEM).expect("pem");
     for provider in all_providers() {
         // Our key with SHA-256 against a Connect (SHA-512) message.
-        let sha256 =
-            RawRsaKeyring::from_private_key(provider, CONNECT_NAMESPACE, TEST_KEY_ID, &der, RsaPadding::Oaep(Hash::Sha256))
-                .expect("loads");
+        let sha256 = RawRsaKeyring::from_private_key(
+            provider,
+            CONNECT_NAMESPACE,
+            TEST_KEY_ID,
+            &der,
+            RsaPadding::Oaep(Hash::Sha256),
+        )
+        .expect("loads");
         let r = decrypt(provider, &[&sha256], &connect_message(), &DecryptOptions::connect());
         assert_eq!(r.err(), Some(Error::NoMatchingKey));
         // A SHA-256 message against the Connect keyring.

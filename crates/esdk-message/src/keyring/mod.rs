@@ -13,7 +13,6 @@ pub use raw_rsa::{CONNECT_NAMESPACE, CONNECT_PADDING, RawRsaKeyring};
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::context::EncryptionContext;
 use crate::header::EncryptedDataKey;
 use crate::suite::Suite;
 
@@ -34,16 +33,12 @@ pub type DataKey = Zeroizing<Vec<u8>>;
 /// Something that can unwrap, and perhaps wrap, data keys.
 pub trait Keyring: Send + Sync {
     /// Unwraps `edk` if it is addressed to this keyring and decrypts under it; `None` otherwise
-    /// (a failure says nothing about why, so wrong keys and tampering look alike).
-    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, context: &EncryptionContext, suite: &Suite) -> Option<DataKey>;
+    /// (a failure says nothing about why, so wrong keys and tampering look alike). `context` is
+    /// the canonical serialisation of the message's whole encryption context.
+    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, context: &[u8], suite: &Suite) -> Option<DataKey>;
 
-    /// Wraps a data key for this keyring.
-    fn wrap_key(
-        &self,
-        data_key: &[u8],
-        context: &EncryptionContext,
-        suite: &Suite,
-    ) -> Result<OwnedEncryptedDataKey, Error>;
+    /// Wraps a data key for this keyring; `context` as for `unwrap_key`.
+    fn wrap_key(&self, data_key: &[u8], context: &[u8], suite: &Suite) -> Result<OwnedEncryptedDataKey, Error>;
 }
 
 /// Offers every EDK to every keyring in order; returns the first data key of the right length
@@ -51,7 +46,7 @@ pub trait Keyring: Send + Sync {
 pub(crate) fn unwrap_any<'m>(
     keyrings: &[&dyn Keyring],
     edks: &[EncryptedDataKey<'m>],
-    context: &EncryptionContext,
+    context: &[u8],
     suite: &Suite,
 ) -> Result<(DataKey, EncryptedDataKey<'m>), Error> {
     for keyring in keyrings {

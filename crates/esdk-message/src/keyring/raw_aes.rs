@@ -7,7 +7,6 @@
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::context::{self, EncryptionContext};
 use crate::header::EncryptedDataKey;
 use crate::provider::CryptoProvider;
 use crate::suite::{IV_LEN, Suite, TAG_LEN};
@@ -42,7 +41,7 @@ const TAG_BITS: [u8; 4] = 128u32.to_be_bytes();
 const IV_BYTES: [u8; 4] = 12u32.to_be_bytes();
 
 impl Keyring for RawAesKeyring {
-    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, ctx: &EncryptionContext, _suite: &Suite) -> Option<DataKey> {
+    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, aad: &[u8], _suite: &Suite) -> Option<DataKey> {
         if edk.provider_id != self.namespace.as_bytes() {
             return None;
         }
@@ -52,24 +51,17 @@ impl Keyring for RawAesKeyring {
             return None;
         }
         let (wrapped, tag) = edk.ciphertext.split_at(edk.ciphertext.len() - TAG_LEN);
-        let aad = context::serialize(ctx).ok()?;
         let mut key = Zeroizing::new(wrapped.to_vec());
         let gcm = self.provider.aes_gcm(&self.key).ok()?;
-        gcm.open(info, &aad, &mut key, tag).ok()?;
+        gcm.open(info, aad, &mut key, tag).ok()?;
         Some(key)
     }
 
-    fn wrap_key(
-        &self,
-        data_key: &[u8],
-        ctx: &EncryptionContext,
-        _suite: &Suite,
-    ) -> Result<OwnedEncryptedDataKey, Error> {
+    fn wrap_key(&self, data_key: &[u8], aad: &[u8], _suite: &Suite) -> Result<OwnedEncryptedDataKey, Error> {
         let mut iv = [0u8; IV_LEN];
         self.provider.fill_random(&mut iv)?;
-        let aad = context::serialize(ctx)?;
         let mut ciphertext = data_key.to_vec();
-        let tag = self.provider.aes_gcm(&self.key)?.seal(&iv, &aad, &mut ciphertext)?;
+        let tag = self.provider.aes_gcm(&self.key)?.seal(&iv, aad, &mut ciphertext)?;
         ciphertext.extend_from_slice(&tag);
         let mut provider_info = self.name.as_bytes().to_vec();
         provider_info.extend_from_slice(&TAG_BITS);

@@ -5,7 +5,6 @@
 //! key name = its key ID, and OAEP with SHA-512 and MGF1-SHA-512.
 
 use crate::Error;
-use crate::context::EncryptionContext;
 use crate::header::EncryptedDataKey;
 use crate::key::{self, PrivateKeyDer};
 use crate::provider::{CryptoProvider, RsaPadding, RsaPrivateKey, RsaPublicKey};
@@ -94,19 +93,14 @@ impl RawRsaKeyring {
 }
 
 impl Keyring for RawRsaKeyring {
-    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, _context: &EncryptionContext, _suite: &Suite) -> Option<DataKey> {
+    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, _context: &[u8], _suite: &Suite) -> Option<DataKey> {
         if edk.provider_id != self.namespace.as_bytes() || edk.provider_info != self.name.as_bytes() {
             return None;
         }
         self.private.as_ref()?.decrypt(self.padding, edk.ciphertext)
     }
 
-    fn wrap_key(
-        &self,
-        data_key: &[u8],
-        _context: &EncryptionContext,
-        _suite: &Suite,
-    ) -> Result<OwnedEncryptedDataKey, Error> {
+    fn wrap_key(&self, data_key: &[u8], _context: &[u8], _suite: &Suite) -> Result<OwnedEncryptedDataKey, Error> {
         let public = self.public.as_ref().ok_or(Error::InvalidKey("keyring has no public key"))?;
         Ok(OwnedEncryptedDataKey {
             provider_id: self.namespace.as_bytes().to_vec(),
