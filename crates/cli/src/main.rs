@@ -1,2 +1,121 @@
-//! CLI (in progress).
-fn main() {}
+//! `secure-ivr`: key management for Amazon Connect encrypted customer input.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod aws;
+mod cert;
+mod commands;
+mod connect;
+mod duration;
+mod error;
+mod files;
+mod keymat;
+mod mask;
+mod output;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::aws::AwsArgs;
+use crate::commands::{activate, audit, check, decrypt, encrypt, flow, inspect, keygen, list, retire, rotate};
+use crate::output::Format;
+
+/// Key management for Amazon Connect's encrypted customer input: generate and rotate the RSA keys,
+/// keep the private keys in SSM Parameter Store, and inspect, encrypt, decrypt and audit.
+#[derive(Debug, Parser)]
+#[command(name = "secure-ivr", version, after_help = error::EXIT_CODES_HELP, max_term_width = 110)]
+struct Cli {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an RSA key pair and certificate; associate it with Connect and store the private key.
+    Keygen(keygen::Args),
+    /// Move a pending key under the key ID Connect assigned to it.
+    Activate(activate::Args),
+    /// List stored keys joined with the instance's Connect keys; flag mismatches and expiry.
+    List(list::Args),
+    /// Create and associate a new key while the old one stays live.
+    Rotate(rotate::Args),
+    /// Disassociate a key from Connect and retire (label, or delete) its private key.
+    Retire(retire::Args),
+    /// Describe a ciphertext's structure and signature without any private key.
+    Inspect(inspect::Args),
+    /// Encrypt as Connect's Store customer input block does.
+    Encrypt(encrypt::Args),
+    /// Decrypt a ciphertext; prints a masked, validated result unless --reveal.
+    Decrypt(decrypt::Args),
+    /// Who read the private keys: CloudTrail SSM reads and KMS decrypts on the prefix.
+    Audit(audit::Args),
+    /// Render a contact flow template with the key ID, certificate and Lambda ARN.
+    Flow(flow::Args),
+    /// Preflight: credentials, region, keys readable, certificates valid, Connect consistent.
+    Check(check::Args),
+}
+
+/// What every command gets.
+pub struct Ctx {
+    /// Shared AWS flags.
+    pub aws: AwsArgs,
+    /// Output format.
+    pub output: Format,
+    /// Verbosity.
+    pub verbose: u8,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx { aws: cli.aws, output: cli.output, verbose: cli.verbose };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(error::Exit::Internal as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Keygen(a) => keygen::run(&ctx, a).await,
+            Command::Activate(a) => activate::run(&ctx, a).await,
+            Command::List(a) => list::run(&ctx, a).await,
+            Command::Rotate(a) => rotate::run(&ctx, a).await,
+            Command::Retire(a) => retire::run(&ctx, a).await,
+            Command::Inspect(a) => inspect::run(&ctx, a),
+            Command::Encrypt(a) => encrypt::run(&ctx, a),
+            Command::Decrypt(a) => decrypt::run(&ctx, a).await,
+            Command::Audit(a) => audit::run(&ctx, a).await,
+            Command::Flow(a) => flow::run(&ctx, a),
+            Command::Check(a) => check::run(&ctx, a).await,
+        }
+    });
+    match result {
+        Ok(commands::Outcome::Done) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::Findings) => ExitCode::from(error::Exit::Findings as u8),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(e.exit as u8)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,1 +1,20 @@
-//! Key store (in progress).
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::indexing_slicing)]
+
+mod error;
+mod name;
+mod pem;
+mod source;
+mod ssm;
+mod store;
+
+pub use error::KeyStoreError;
+pub use name::{
+    DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, key_id_from_parameter_name, normalize_prefix,
+    parameter_name, validate_key_id,
+};
+pub use pem::{MIN_RSA_BITS, parse_private_key, validate_private_key_pem};
+pub use source::{BoxFuture, FetchError, ParameterSource, SecretValue};
+pub use ssm::{SsmLimits, SsmParameterSource, client as ssm_client};
+pub use store::{CacheStatus, CachedKey, KeyStore, KeyStoreConfig};

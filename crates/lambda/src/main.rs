@@ -1,2 +1,36 @@
-//! Lambda (in progress).
-fn main() {}
+//! `bootstrap`: the Lambda entry point. Wiring only; the handler lives in `handler.rs`.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use keystore::{KeyStore, SsmParameterSource};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use secure_ivr_lambda::metrics::StdoutMetrics;
+use secure_ivr_lambda::{Config, ConnectEvent, Deps, YearMonth, handle, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    // A bad setting fails the cold start with a message naming the variable, not a call.
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = keystore::ssm_client(aws_sdk_ssm::config::Builder::from(&sdk), &config.ssm);
+    let provider = esdk_message::provider::default_provider();
+    let keys = KeyStore::new(Arc::new(SsmParameterSource::new(client)), provider, config.keystore.clone());
+    if config.warm_cache {
+        match keys.warm().await {
+            Ok(n) => tracing::info!(keys = n, prefix = %config.keystore.prefix, "key cache warmed"),
+            // Not fatal: calls will fetch their key on demand.
+            Err(e) => tracing::warn!(error = %e, "could not warm the key cache"),
+        }
+    }
+    tracing::info!(prefix = %config.keystore.prefix, legacy = config.keystore.legacy_parameter.is_some(), "ready");
+
+    let metrics = StdoutMetrics;
+    let deps = Deps { keys: &keys, config: &config, metrics: &metrics, provider };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ConnectEvent>| async move {
+        Ok::<_, Error>(handle(&event.payload, deps, YearMonth::now_utc()).await)
+    }))
+    .await
+}

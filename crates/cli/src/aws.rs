@@ -1,0 +1,157 @@
+//! Shared AWS flags and the one place clients are built.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ssm::config::ProvideCredentials as _;
+use clap::Args;
+
+use crate::error::{CliError, Exit, Result};
+
+/// Default parameter prefix for private keys, as the Lambda reads them.
+pub const DEFAULT_PREFIX: &str = "/connect/secure-ivr/keys/";
+
+/// Flags every AWS command shares, like the AWS CLI's.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default").
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (local test servers). Per-service AWS_ENDPOINT_URL_SSM,
+    /// AWS_ENDPOINT_URL_CONNECT and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// SSM parameter prefix under which private keys live; must match the Lambda's setting.
+    #[arg(long, global = true, env = "SECURE_IVR_PREFIX", default_value = DEFAULT_PREFIX, value_name = "PATH")]
+    pub prefix: String,
+}
+
+/// AWS clients for one run, built from one loaded configuration.
+pub struct Aws {
+    /// The loaded configuration.
+    pub config: SdkConfig,
+    /// Validated parameter prefix (starts and ends with `/`).
+    pub prefix: String,
+}
+
+impl AwsArgs {
+    /// Checks the prefix without touching the network.
+    pub fn checked_prefix(&self) -> Result<String> {
+        let p = self.prefix.trim();
+        if !p.starts_with('/') || p.contains("//") || p.len() < 2 {
+            return Err(CliError::new(
+                Exit::Config,
+                format!("--prefix {p:?} is not an SSM parameter path"),
+                format!("give a path such as {DEFAULT_PREFIX}"),
+            ));
+        }
+        Ok(if p.ends_with('/') { p.to_owned() } else { format!("{p}/") })
+    }
+
+    /// Loads configuration and resolves credentials once, so a missing credential or region fails
+    /// here with a clear sentence instead of inside the first call.
+    pub async fn load(&self) -> Result<Aws> {
+        let prefix = self.checked_prefix()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &self.region {
+            check_region(region)?;
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        match config.region() {
+            None => {
+                return Err(CliError::new(
+                    Exit::Config,
+                    "no AWS region is configured",
+                    "pass --region (for example --region eu-west-2), set AWS_REGION, or set region in the profile",
+                ));
+            }
+            Some(r) => check_region(r.as_ref())?,
+        }
+        let Some(provider) = config.credentials_provider() else {
+            return Err(no_credentials("no credentials provider is configured".into()));
+        };
+        if let Err(e) = provider.provide_credentials().await {
+            return Err(no_credentials(format!("no usable AWS credentials: {e}")));
+        }
+        Ok(Aws { config, prefix })
+    }
+}
+
+fn no_credentials(message: String) -> CliError {
+    CliError::new(
+        Exit::Config,
+        message,
+        "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws sso login --profile NAME` and pass --profile NAME, or run where a role is attached",
+    )
+}
+
+/// Region names look like `eu-west-2` or `us-gov-west-1`; anything else is a typo.
+fn check_region(region: &str) -> Result<()> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Exit::Config,
+            format!("{region:?} is not an AWS region name"),
+            "use a region code such as us-east-1 or eu-west-2 (the Connect instance's region)",
+        ))
+    }
+}
+
+impl Aws {
+    /// SSM client.
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.config)
+    }
+
+    /// Connect client.
+    pub fn connect(&self) -> aws_sdk_connect::Client {
+        aws_sdk_connect::Client::new(&self.config)
+    }
+
+    /// CloudTrail client.
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(&self.config)
+    }
+
+    /// STS client.
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config)
+    }
+
+    /// The region in use.
+    pub fn region(&self) -> String {
+        self.config.region().map(|r| r.to_string()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_real_region_names() {
+        for r in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(check_region(r).is_ok(), "{r}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_region_names() {
+        for r in ["", "us_east_1", "US-EAST-1", "useast1", "eu-west", "eu--west-1"] {
+            assert!(check_region(r).is_err(), "{r}");
+        }
+    }
+}

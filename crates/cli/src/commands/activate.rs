@@ -1,0 +1,130 @@
+//! `secure-ivr activate`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::commands::Outcome;
+use crate::error::{CliError, Result};
+use crate::output::{emit, progress};
+use crate::{Ctx, connect, keymat, store};
+
+/// Move a pending private key under the key ID Connect assigned to its public key.
+///
+/// Run after pasting the public key `keygen` printed into Connect (Security keys > Add key).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The key ID Connect shows for the added key.
+    #[arg(long, value_name = "ID")]
+    pub key_id: String,
+    /// The fingerprint `keygen` printed.
+    #[arg(long, value_name = "HEX")]
+    pub fingerprint: String,
+    /// Also check that this Connect instance holds the same public key under that ID.
+    #[arg(long, value_name = "ID")]
+    pub instance_id: Option<String>,
+    /// KMS key for the activated parameter; default the pending parameter's key.
+    #[arg(long, value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+}
+
+/// The result.
+#[derive(Debug, Serialize)]
+pub struct Activated {
+    /// Key ID.
+    pub key_id: String,
+    /// Fingerprint.
+    pub fingerprint: String,
+    /// New parameter.
+    pub parameter: String,
+    /// Its version.
+    pub parameter_version: i64,
+    /// The removed pending parameter.
+    pub removed_pending: String,
+    /// Whether Connect's copy was compared.
+    pub verified_with_connect: bool,
+}
+
+impl std::fmt::Display for Activated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "activated key {} (fingerprint {})", self.key_id, self.fingerprint)?;
+        writeln!(f, "parameter:  {} (version {})", self.parameter, self.parameter_version)?;
+        writeln!(f, "removed:    {}", self.removed_pending)?;
+        if !self.verified_with_connect {
+            writeln!(f, "note: pass --instance-id to confirm Connect holds the same public key under this ID")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    let aws = ctx.aws.load().await?;
+    let ssm = aws.ssm();
+    let fingerprint = args.fingerprint.to_ascii_lowercase();
+    let pending = store::name_for_pending(&aws.prefix, &fingerprint)?;
+    let target = store::name_for_key(&aws.prefix, &args.key_id)?;
+
+    let fetched = store::get_private(&ssm, &pending, &aws.region()).await.map_err(|e| {
+        e.with_hint("no pending key with that fingerprint; `secure-ivr list` shows pending keys and their fingerprints")
+    })?;
+    let facts = keymat::private_facts(&fetched.pem)?;
+    if facts.fingerprint != fingerprint {
+        return Err(CliError::input(
+            format!("the key stored at {pending} has fingerprint {}, not {fingerprint}", facts.fingerprint),
+            "the parameter was altered; generate a new key with `secure-ivr keygen`",
+        ));
+    }
+    let verified = if let Some(instance) = &args.instance_id {
+        let keys = connect::list(&aws.connect(), instance).await?;
+        let Some(k) = keys.iter().find(|k| k.key_id == args.key_id) else {
+            return Err(CliError::new(
+                crate::error::Exit::NotFound,
+                format!("Connect instance {instance} has no key {}", args.key_id),
+                "check the key ID on the instance's Security keys page",
+            ));
+        };
+        if k.fingerprint.as_deref() != Some(fingerprint.as_str()) {
+            return Err(CliError::input(
+                format!("Connect key {} holds a different public key than the pending key {fingerprint}", args.key_id),
+                "paste the public key `keygen` printed for this fingerprint, or activate the matching fingerprint",
+            ));
+        }
+        true
+    } else {
+        false
+    };
+
+    let mut tags: BTreeMap<String, String> = store::tags(&ssm, &pending).await?;
+    tags.insert(store::TAG_STATUS.into(), "active".into());
+    let kms = match args.kms_key_id {
+        Some(k) => Some(k),
+        None => store::kms_key_of(&ssm, &pending).await.unwrap_or(None),
+    };
+    progress(format!("storing {target} ..."));
+    let version = store::put_new(
+        &ssm,
+        &store::NewKey {
+            name: &target,
+            pem: &fetched.pem,
+            kms_key_id: kms.as_deref(),
+            description: "Amazon Connect customer input private key (secure-ivr)",
+            tags: &tags,
+        },
+    )
+    .await?;
+    progress(format!("removing {pending} ..."));
+    store::delete(&ssm, &pending).await?;
+    emit(
+        ctx.output,
+        &Activated {
+            key_id: args.key_id,
+            fingerprint,
+            parameter: target,
+            parameter_version: version,
+            removed_pending: pending,
+            verified_with_connect: verified,
+        },
+    )?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,226 @@
+//! `secure-ivr check`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::commands::Outcome;
+use crate::commands::list::{self, parse_time};
+use crate::error::Result;
+use crate::output::emit;
+use crate::{Ctx, files, keymat, store};
+
+/// Preflight before go-live or after a change: credentials and region, every active private key
+/// readable and well-formed, certificates valid, and (with --instance-id) Connect's keys each
+/// backed by a matching private key. Exit 9 when any check fails.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Connect instance whose associations to verify.
+    #[arg(long, value_name = "ID")]
+    pub instance_id: Option<String>,
+    /// Certificate the flow uses (repeatable): must be valid and match an active key.
+    #[arg(long = "certificate", value_name = "FILE")]
+    pub certificates: Vec<PathBuf>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_days: u32,
+}
+
+/// One check.
+#[derive(Debug, Serialize)]
+pub struct Item {
+    /// What was checked.
+    pub check: String,
+    /// `ok`, `warn` or `fail`.
+    pub status: &'static str,
+    /// Detail or next step.
+    pub detail: String,
+}
+
+/// All checks.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Checks in order.
+    pub checks: Vec<Item>,
+    /// Number failed.
+    pub failed: usize,
+    /// Number of warnings.
+    pub warnings: usize,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in &self.checks {
+            writeln!(f, "{:<4}  {}: {}", c.status.to_uppercase(), c.check, c.detail)?;
+        }
+        writeln!(f, "{} failed, {} warnings, {} checks", self.failed, self.warnings, self.checks.len())
+    }
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    let aws = ctx.aws.load().await?;
+    let mut items = Vec::new();
+    let mut add = |check: String, status: &'static str, detail: String| items.push(Item { check, status, detail });
+
+    match aws.sts().get_caller_identity().send().await {
+        Ok(id) => {
+            add("credentials".into(), "ok", format!("{} in {}", id.arn().unwrap_or("unknown principal"), aws.region()))
+        }
+        Err(e) => {
+            let e = crate::error::aws("sts:GetCallerIdentity", e);
+            add("credentials".into(), "fail", format!("{} ({})", e.message, e.hint.unwrap_or_default()));
+        }
+    }
+
+    let (_, stored, associated) = list::build(&aws, args.instance_id.as_deref(), args.warn_days).await?;
+    let ssm = aws.ssm();
+    let now = OffsetDateTime::now_utc();
+    let mut active_fingerprints = Vec::new();
+    for s in &stored {
+        let status = s.tag(store::TAG_STATUS).unwrap_or(if s.key_id.is_some() { "active" } else { "pending" });
+        let label = s.key_id.clone().unwrap_or_else(|| s.name.clone());
+        match status {
+            "pending" => {
+                add(
+                    format!("key {label}"),
+                    "warn",
+                    "pending: add its public key in Connect, then `secure-ivr activate`".into(),
+                );
+                continue;
+            }
+            "retired" => {
+                let over = s.tag(store::TAG_RETIRE_AFTER).and_then(parse_time).is_some_and(|t| t < now);
+                if over {
+                    add(
+                        format!("key {label}"),
+                        "warn",
+                        "retired and past its grace period: `secure-ivr retire --delete`".into(),
+                    );
+                }
+                continue;
+            }
+            _ => {}
+        }
+        match store::get_private(&ssm, &s.name, &aws.region()).await {
+            Err(e) => add(format!("key {label} readable"), "fail", e.message),
+            Ok(fetched) => match keymat::private_facts(&fetched.pem) {
+                Err(e) => add(
+                    format!("key {label} well-formed"),
+                    "fail",
+                    format!("{} ({})", e.message, e.hint.unwrap_or_default()),
+                ),
+                Ok(facts) => {
+                    if facts.bits < 2048 {
+                        add(
+                            format!("key {label} size"),
+                            "fail",
+                            format!("{} bits; at least 2048 required", facts.bits),
+                        );
+                    }
+                    if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != facts.fingerprint) {
+                        add(
+                            format!("key {label} fingerprint"),
+                            "fail",
+                            "the stored key does not match its fingerprint tag".into(),
+                        );
+                    } else {
+                        add(
+                            format!("key {label} readable"),
+                            "ok",
+                            format!("RSA-{} {}", facts.bits, short(&facts.fingerprint)),
+                        );
+                    }
+                    active_fingerprints.push(facts.fingerprint);
+                }
+            },
+        }
+        match s.tag(store::TAG_CERT_NOT_AFTER).and_then(parse_time) {
+            Some(t) if t < now => {
+                add(format!("key {label} certificate"), "fail", format!("expired {}", crate::output::rfc3339(t)))
+            }
+            Some(t) if t < now + Duration::days(i64::from(args.warn_days)) => add(
+                format!("key {label} certificate"),
+                "warn",
+                format!("expires {}: rotate soon", crate::output::rfc3339(t)),
+            ),
+            Some(t) => {
+                add(format!("key {label} certificate"), "ok", format!("valid until {}", crate::output::rfc3339(t)))
+            }
+            None => add(
+                format!("key {label} certificate"),
+                "warn",
+                "no expiry tag; check the certificate with --certificate".into(),
+            ),
+        }
+    }
+
+    if let (Some(instance), Some(assoc)) = (&args.instance_id, &associated) {
+        if assoc.is_empty() {
+            add(
+                "connect keys".into(),
+                "fail",
+                format!("instance {instance} has no security key; encrypted input cannot work"),
+            );
+        }
+        for k in assoc {
+            let backing = stored.iter().find(|s| s.key_id.as_deref() == Some(k.key_id.as_str()));
+            match backing {
+                None => add(
+                    format!("connect key {}", k.key_id),
+                    "fail",
+                    "no private key in SSM: every call with this key fails".into(),
+                ),
+                Some(s) if k.fingerprint.is_some() && s.tag(store::TAG_FINGERPRINT) != k.fingerprint.as_deref() => add(
+                    format!("connect key {}", k.key_id),
+                    "fail",
+                    "Connect's public key does not match the stored private key".into(),
+                ),
+                Some(_) => add(format!("connect key {}", k.key_id), "ok", "backed by a matching private key".into()),
+            }
+        }
+        for s in &stored {
+            let active = s.tag(store::TAG_STATUS).unwrap_or("active") == "active";
+            if let (Some(id), true) = (&s.key_id, active)
+                && !assoc.iter().any(|k| &k.key_id == id)
+            {
+                add(format!("key {id}"), "warn", format!("not associated with instance {instance}"));
+            }
+        }
+    }
+
+    for path in &args.certificates {
+        let check = format!("certificate {}", path.display());
+        let pem = match files::read_pem(path) {
+            Ok(p) => p,
+            Err(e) => {
+                add(check, "fail", e.message);
+                continue;
+            }
+        };
+        match keymat::certificate_validity(&pem, now) {
+            Err(e) => add(check.clone(), "fail", e.message),
+            Ok((_, na)) if na < now + Duration::days(i64::from(args.warn_days)) => {
+                add(check.clone(), "warn", format!("expires {}", crate::output::rfc3339(na)))
+            }
+            Ok(_) => {}
+        }
+        match keymat::fingerprint_public_pem(&pem) {
+            Ok(fp) if active_fingerprints.contains(&fp) => {
+                add(check, "ok", format!("matches active key {}", short(&fp)))
+            }
+            Ok(fp) => add(check, "fail", format!("public key {} matches no active private key", short(&fp))),
+            Err(e) => add(check, "fail", e.message),
+        }
+    }
+
+    let failed = items.iter().filter(|i| i.status == "fail").count();
+    let warnings = items.iter().filter(|i| i.status == "warn").count();
+    emit(ctx.output, &Report { checks: items, failed, warnings })?;
+    if failed > 0 { Ok(Outcome::Findings) } else { Ok(Outcome::Done) }
+}
+
+fn short(fp: &str) -> String {
+    fp.chars().take(16).collect()
+}

@@ -1,0 +1,142 @@
+//! `secure-ivr decrypt`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::commands::Outcome;
+use crate::error::{self, CliError, Exit, Result};
+use crate::mask::{Masked, mask};
+use crate::output::{emit, progress};
+use crate::{Ctx, files, store};
+
+/// Decrypt a ciphertext (raw or base64) with the private key from SSM (found by the key ID in the
+/// message) or --private-key. Prints a masked, validated view unless --reveal.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Ciphertext file, or - for stdin.
+    #[arg(default_value = "-", value_name = "FILE|-")]
+    pub input: String,
+    /// Private key PEM file instead of SSM.
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Print the plaintext itself (a warning goes to stderr).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Write the raw plaintext bytes to this new file (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The result. `plaintext` is present only under --reveal.
+#[derive(Serialize)]
+pub struct Decryption {
+    /// Key ID the message named.
+    pub key_id: String,
+    /// Where the private key came from.
+    pub key_source: String,
+    /// Suite, hex.
+    pub suite: String,
+    /// Masked view.
+    #[serde(flatten)]
+    pub masked: Masked,
+    /// The plaintext (only with --reveal).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reveal")]
+    pub plaintext: Option<Zeroizing<String>>,
+    /// File written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl std::fmt::Display for Decryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = &self.plaintext {
+            return f.write_str(p);
+        }
+        writeln!(f, "key ID:  {} ({})", self.key_id, self.key_source)?;
+        writeln!(f, "kind:    {} ({} characters)", self.masked.kind, self.masked.length)?;
+        if let Some(l) = self.masked.luhn_valid {
+            writeln!(f, "luhn:    {}", if l { "valid" } else { "invalid" })?;
+        }
+        writeln!(f, "value:   {}", self.masked.masked)?;
+        if let Some(file) = &self.file {
+            writeln!(f, "wrote:   {file}")?;
+        }
+        Ok(())
+    }
+}
+
+fn reveal<S: serde::Serializer>(p: &Option<Zeroizing<String>>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.serialize_str(p),
+        None => s.serialize_none(),
+    }
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    if let Some(out) = &args.out {
+        files::ensure_absent(out)?;
+    }
+    let input = files::read_input(&args.input)?;
+    let provider = esdk_message::provider::default_provider();
+    let info = esdk_message::inspect(provider, &input, esdk_message::DEFAULT_MAX_ENCRYPTED_DATA_KEYS)
+        .map_err(|e| error::esdk("the input is not a valid ciphertext", e))?;
+    let key_ids: Vec<String> = info
+        .encrypted_data_keys
+        .iter()
+        .filter(|k| k.provider_id == esdk_message::keyring::CONNECT_NAMESPACE)
+        .map(|k| k.key_name.clone())
+        .collect();
+    let Some(key_id) = key_ids.first().cloned() else {
+        return Err(CliError::input(
+            "the message has no data key for provider AmazonConnect",
+            "this was not encrypted by Connect's Store customer input block; `secure-ivr inspect` shows its keys",
+        ));
+    };
+
+    let (pem, source) = match &args.private_key {
+        Some(path) => (files::read_pem(path)?, format!("file {}", path.display())),
+        None => {
+            let aws = ctx.aws.load().await?;
+            let name = store::name_for_key(&aws.prefix, &key_id)?;
+            if ctx.verbose > 0 {
+                progress(format!("reading {name} ..."));
+            }
+            let fetched = store::get_private(&aws.ssm(), &name, &aws.region()).await?;
+            (fetched.pem, format!("ssm {name} version {}", fetched.version))
+        }
+    };
+    let keyring = esdk_message::keyring::RawRsaKeyring::connect_private(provider, &key_id, &pem)
+        .map_err(|e| error::esdk("the private key is unusable", e))?;
+    drop(pem);
+    let decrypted = esdk_message::decrypt(provider, &[&keyring], &input, &esdk_message::DecryptOptions::connect())
+        .map_err(|e| error::esdk("decryption failed", e))?;
+    let bytes = decrypted.plaintext.expose();
+
+    let mut file = None;
+    if let Some(out) = &args.out {
+        files::write_secret(out, bytes)?;
+        file = Some(out.display().to_string());
+    }
+    let plaintext = if args.reveal {
+        eprintln!("warning: printing decrypted customer input; clear your terminal and scrollback afterwards");
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            CliError::new(Exit::Input, "the plaintext is not UTF-8 text", "use --out FILE to write the raw bytes")
+        })?;
+        Some(Zeroizing::new(text.to_owned()))
+    } else {
+        None
+    };
+    let result = Decryption {
+        key_id,
+        key_source: source,
+        suite: format!("0x{:04x}", decrypted.suite.0),
+        masked: mask(bytes),
+        plaintext,
+        file,
+    };
+    emit(ctx.output, &result)?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,44 @@
+//! `secure-ivr keygen`.
+
+use crate::Ctx;
+use crate::commands::{Destination, KeyOptions, Outcome, create_key, preflight_outputs};
+use crate::error::{CliError, Result};
+use crate::output::emit;
+
+/// Generate a key pair and certificate in memory.
+///
+/// With --instance-id the public key is associated with the Connect instance and the private key
+/// stored as a SecureString under <prefix><KeyId>. Without it the private key is stored as pending
+/// under <prefix>pending/<fingerprint>; add the printed public key in the Connect console, then run
+/// `secure-ivr activate`. With --no-store nothing touches AWS (give --private-key-out).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Connect instance ID to associate the new key with.
+    #[arg(long, value_name = "ID", conflicts_with = "no_store")]
+    pub instance_id: Option<String>,
+    /// Do not store the private key in SSM (offline use; requires --private-key-out).
+    #[arg(long, requires = "private_key_out")]
+    pub no_store: bool,
+    #[command(flatten)]
+    pub key: KeyOptions,
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    if args.no_store && args.key.private_key_out.is_none() {
+        return Err(CliError::input("--no-store would lose the private key", "add --private-key-out FILE"));
+    }
+    preflight_outputs(&args.key)?;
+    let created = if args.no_store {
+        create_key(None, Destination::Nowhere, &args.key).await?
+    } else {
+        let aws = ctx.aws.load().await?;
+        let dest = match &args.instance_id {
+            Some(i) => Destination::Connect(i),
+            None => Destination::Pending,
+        };
+        create_key(Some(&aws), dest, &args.key).await?
+    };
+    emit(ctx.output, &created)?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,131 @@
+//! `secure-ivr retire`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::commands::Outcome;
+use crate::error::{CliError, Exit, Result};
+use crate::output::{emit, progress, rfc3339};
+use crate::{Ctx, connect, store};
+
+/// Disassociate a key from Connect and retire its private key.
+///
+/// By default the private key is kept for a grace period (labelled `retired` and tagged with the
+/// date after which it may go) so contacts encrypted just before can still be decrypted; --delete
+/// removes it now. Refuses to retire the instance's last key without --force.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Connect instance ID.
+    #[arg(long, value_name = "ID")]
+    pub instance_id: String,
+    /// The key ID to retire.
+    #[arg(long, value_name = "ID")]
+    pub key_id: String,
+    /// Delete the private key now instead of keeping it for the grace period.
+    #[arg(long)]
+    pub delete: bool,
+    /// Days to keep a retired private key.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub grace_days: u32,
+    /// Retire even if it is the instance's last key (all encrypted input will fail until a new key is live).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The result.
+#[derive(Debug, Serialize)]
+pub struct Retired {
+    /// Key ID.
+    pub key_id: String,
+    /// Whether Connect held it and it was disassociated.
+    pub disassociated: bool,
+    /// `deleted`, `kept until <time>`, or `not found`.
+    pub private_key: String,
+    /// Keys still live in Connect.
+    pub remaining_key_ids: Vec<String>,
+}
+
+impl std::fmt::Display for Retired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "retired key {}", self.key_id)?;
+        writeln!(f, "connect:     {}", if self.disassociated { "disassociated" } else { "was not associated" })?;
+        writeln!(f, "private key: {}", self.private_key)?;
+        writeln!(
+            f,
+            "still live:  {}",
+            if self.remaining_key_ids.is_empty() { "NONE".into() } else { self.remaining_key_ids.join(", ") }
+        )
+    }
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    let aws = ctx.aws.load().await?;
+    let name = store::name_for_key(&aws.prefix, &args.key_id)?;
+    let ssm = aws.ssm();
+    let live = connect::list(&aws.connect(), &args.instance_id).await?;
+    let associated = live.iter().any(|k| k.key_id == args.key_id);
+    let remaining: Vec<String> = live.iter().filter(|k| k.key_id != args.key_id).map(|k| k.key_id.clone()).collect();
+    let stored = store::tags(&ssm, &name).await.ok();
+    if !associated && stored.is_none() {
+        return Err(CliError::new(
+            Exit::NotFound,
+            format!(
+                "key {} is neither associated with instance {} nor stored at {name}",
+                args.key_id, args.instance_id
+            ),
+            "check the key ID, --instance-id, --prefix and --region; `secure-ivr list --instance-id ID` shows the keys",
+        ));
+    }
+    if associated && remaining.is_empty() && !args.force {
+        return Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "key {} is the last key of instance {}; retiring it breaks every encrypted input",
+                args.key_id, args.instance_id
+            ),
+            format!(
+                "rotate first (secure-ivr rotate --instance-id {}), or pass --force if that is intended",
+                args.instance_id
+            ),
+        ));
+    }
+    if associated {
+        progress(format!("disassociating {} from {} ...", args.key_id, args.instance_id));
+        connect::disassociate(&aws.connect(), &args.instance_id, &args.key_id).await?;
+    }
+    let private_key = match stored {
+        None => "not found".to_owned(),
+        Some(_) if args.delete => {
+            progress(format!("deleting {name} ..."));
+            store::delete(&ssm, &name).await?;
+            "deleted".to_owned()
+        }
+        Some(_) => {
+            let fetched_version = ssm
+                .get_parameter()
+                .name(&name)
+                .with_decryption(false)
+                .send()
+                .await
+                .map_err(|e| crate::error::aws(&format!("reading {name}"), e))?
+                .parameter
+                .map(|p| p.version)
+                .unwrap_or(1);
+            let until = OffsetDateTime::now_utc() + Duration::days(i64::from(args.grace_days));
+            store::label(&ssm, &name, fetched_version, store::RETIRED_LABEL).await?;
+            let mut tags = BTreeMap::new();
+            tags.insert(store::TAG_STATUS.to_owned(), "retired".to_owned());
+            tags.insert(store::TAG_RETIRE_AFTER.to_owned(), rfc3339(until));
+            store::add_tags(&ssm, &name, &tags).await?;
+            format!("kept until {} (then: secure-ivr retire --delete ...)", rfc3339(until))
+        }
+    };
+    emit(
+        ctx.output,
+        &Retired { key_id: args.key_id, disassociated: associated, private_key, remaining_key_ids: remaining },
+    )?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,87 @@
+//! `secure-ivr rotate`.
+
+use serde::Serialize;
+
+use crate::commands::{CreatedKey, Destination, KeyOptions, Outcome, create_key, preflight_outputs};
+use crate::error::{CliError, Exit, Result};
+use crate::output::emit;
+use crate::{Ctx, connect};
+
+/// Create and associate a new key while the old one stays live (Connect allows two per instance).
+///
+/// Afterwards update the flow's Store customer input block to the new key ID and certificate,
+/// publish it, let in-flight contacts finish, then `secure-ivr retire` the old key.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Connect instance ID.
+    #[arg(long, value_name = "ID")]
+    pub instance_id: String,
+    #[command(flatten)]
+    pub key: KeyOptions,
+}
+
+/// The result.
+#[derive(Debug, Serialize)]
+pub struct Rotated {
+    /// The new key.
+    pub new_key: CreatedKey,
+    /// Keys that stay live until retired.
+    pub previous_key_ids: Vec<String>,
+    /// What to do next.
+    pub next_steps: Vec<String>,
+}
+
+impl std::fmt::Display for Rotated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.new_key)?;
+        writeln!(
+            f,
+            "still live: {}",
+            if self.previous_key_ids.is_empty() { "-".into() } else { self.previous_key_ids.join(", ") }
+        )?;
+        writeln!(f, "next:")?;
+        for (i, s) in self.next_steps.iter().enumerate() {
+            writeln!(f, "  {}. {s}", i + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    preflight_outputs(&args.key)?;
+    let aws = ctx.aws.load().await?;
+    let existing = connect::list(&aws.connect(), &args.instance_id).await?;
+    if existing.len() >= connect::MAX_KEYS {
+        let oldest = existing
+            .iter()
+            .min_by(|a, b| a.created.cmp(&b.created))
+            .map(|k| k.key_id.clone())
+            .unwrap_or_else(|| "OLD_KEY_ID".into());
+        return Err(CliError::new(
+            Exit::Refused,
+            format!("Connect instance {} already holds {} keys, its limit", args.instance_id, existing.len()),
+            format!(
+                "make sure no flow uses the older key, then: secure-ivr retire --instance-id {} --key-id {oldest}",
+                args.instance_id
+            ),
+        ));
+    }
+    let new_key = create_key(Some(&aws), Destination::Connect(&args.instance_id), &args.key).await?;
+    let new_id = new_key.key_id.clone().unwrap_or_default();
+    let previous: Vec<String> = existing.into_iter().map(|k| k.key_id).collect();
+    let mut next = vec![
+        format!(
+            "render the flow: secure-ivr flow --template FLOW.json --key-id {new_id} --certificate {new_id}.cert.pem --lambda-arn ARN"
+        ),
+        "import and publish the flow (or paste the key ID and certificate into the Store customer input block)".into(),
+    ];
+    for old in &previous {
+        next.push(format!(
+            "after in-flight contacts finish: secure-ivr retire --instance-id {} --key-id {old}",
+            args.instance_id
+        ));
+    }
+    emit(ctx.output, &Rotated { new_key, previous_key_ids: previous, next_steps: next })?;
+    Ok(Outcome::Done)
+}

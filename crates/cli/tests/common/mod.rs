@@ -1,0 +1,312 @@
+//! Helpers shared by the CLI tests: run the real binary, find moto, serve wire-level fakes.
+#![allow(dead_code, missing_docs)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// The binary under test, with a clean AWS environment (no IMDS, no real profile, no real endpoint).
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_secure-ivr"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k == "SECURE_IVR_PREFIX" {
+            c.env_remove(k);
+        }
+    }
+    c.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/secure-ivr-test-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/secure-ivr-test-credentials");
+    c
+}
+
+/// Same, with static test credentials.
+pub fn bin_with_creds() -> Command {
+    let mut c = bin();
+    c.env("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST").env("AWS_SECRET_ACCESS_KEY", "test-secret");
+    c
+}
+
+/// Runs with optional stdin.
+pub fn run(mut c: Command, stdin: Option<&[u8]>) -> Output {
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn secure-ivr");
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(data) = stdin
+    {
+        pipe.write_all(data).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait secure-ivr")
+}
+
+/// stdout as text.
+pub fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts an exit code, showing stderr on failure.
+#[track_caller]
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "stdout:\n{}\nstderr:\n{}", out(o), err(o));
+}
+
+/// The moto endpoint, or None after logging a skip (and failing when services are required).
+pub fn moto(name: &str) -> Option<String> {
+    match std::env::var("SECURE_IVR_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            if std::env::var("SECURE_IVR_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("{name}: SECURE_IVR_REQUIRE_SERVICES=1 but SECURE_IVR_MOTO_ENDPOINT is not set");
+            }
+            eprintln!("SKIP {name}: no moto endpoint");
+            if let Ok(log) = std::env::var("SECURE_IVR_SKIP_LOG")
+                && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log)
+            {
+                let _ = writeln!(f, "SKIP secure-ivr-cli {name}: no moto endpoint");
+            }
+            None
+        }
+    }
+}
+
+/// A unique prefix so tests sharing one moto server do not see each other's keys.
+pub fn unique_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("/secure-ivr-test/{name}-{}-{nanos}/", std::process::id())
+}
+
+/// A parsed HTTP request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response: status, headers, body.
+pub type Response = (u16, Vec<(String, String)>, String);
+
+/// Serves HTTP/1.1 on 127.0.0.1 with `handler`, one connection per thread; returns the base URL.
+pub fn serve<F>(handler: F) -> String
+where
+    F: Fn(&Request) -> Response + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake");
+    let addr = listener.local_addr().expect("addr");
+    let handler = Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let h = Arc::clone(&handler);
+            std::thread::spawn(move || connection(stream, &*h));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn connection(stream: TcpStream, handler: &(dyn Fn(&Request) -> Response + Send + Sync)) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let path = parts.next().unwrap_or("").to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
+        let len = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (status, extra, payload) = handler(&Request { method, path, headers, body });
+        let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", payload.len());
+        for (k, v) in extra {
+            resp.push_str(&format!("{k}: {v}\r\n"));
+        }
+        resp.push_str("\r\n");
+        resp.push_str(&payload);
+        if writer.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// One key held by the fake Connect instance.
+#[derive(Debug, Clone)]
+pub struct FakeKey {
+    pub association_id: String,
+    pub key: String,
+    pub creation_time: i64,
+}
+
+/// A fake Amazon Connect (REST-JSON) for the security-key APIs, with the two-key limit.
+pub fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>>>) {
+    let keys: Arc<Mutex<Vec<FakeKey>>> = Arc::new(Mutex::new(Vec::new()));
+    let state = Arc::clone(&keys);
+    let instance = instance_id.to_owned();
+    let counter = Arc::new(Mutex::new(0u32));
+    let url = serve(move |req| {
+        let json = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        let error = |status: u16, kind: &str, msg: &str| -> Response {
+            let mut h = json.clone();
+            h.push(("x-amzn-ErrorType".to_owned(), kind.to_owned()));
+            (status, h, serde_json::json!({ "Message": msg }).to_string())
+        };
+        let path = req.path.split('?').next().unwrap_or("");
+        let base = format!("/instance/{instance}/security-key");
+        if !path.starts_with(&format!("/instance/{instance}/")) {
+            return error(404, "ResourceNotFoundException", "instance not found");
+        }
+        let mut keys = state.lock().expect("lock");
+        match (req.method.as_str(), path) {
+            ("PUT", p) if p == base => {
+                if keys.len() >= 2 {
+                    return error(429, "ServiceQuotaExceededException", "The service quota has been exceeded.");
+                }
+                let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let Some(key) = body.get("Key").and_then(|k| k.as_str()) else {
+                    return error(400, "InvalidParameterException", "Key is required");
+                };
+                let mut n = counter.lock().expect("lock");
+                *n += 1;
+                let id = format!("{:08x}-0000-4000-8000-{:012x}", *n, *n);
+                keys.push(FakeKey {
+                    association_id: id.clone(),
+                    key: key.to_owned(),
+                    creation_time: 1_700_000_000 + i64::from(*n),
+                });
+                (200, json, serde_json::json!({ "AssociationId": id }).to_string())
+            }
+            ("GET", p) if p == format!("{base}s") => {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| serde_json::json!({"AssociationId": k.association_id, "Key": k.key, "CreationTime": k.creation_time}))
+                    .collect();
+                (200, json, serde_json::json!({ "SecurityKeys": list }).to_string())
+            }
+            ("DELETE", p) if p.starts_with(&format!("{base}/")) => {
+                let id = p.rsplit('/').next().unwrap_or("");
+                let before = keys.len();
+                keys.retain(|k| k.association_id != id);
+                if keys.len() == before {
+                    return error(404, "ResourceNotFoundException", "association not found");
+                }
+                (200, json, String::new())
+            }
+            _ => error(400, "InvalidRequestException", "unexpected request"),
+        }
+    });
+    (url, keys)
+}
+
+/// A fake CloudTrail (JSON 1.1) LookupEvents serving `records` (CloudTrail record JSON).
+pub fn fake_cloudtrail(records: Vec<serde_json::Value>) -> String {
+    serve(move |req| {
+        let target = req.header("x-amz-target").unwrap_or("");
+        let json = vec![("Content-Type".to_owned(), "application/x-amz-json-1.1".to_owned())];
+        // The SDK sends the short target; the service shape ID is the long one. Accept both.
+        if !target.ends_with("CloudTrail_20131101.LookupEvents") {
+            return (400, json, r#"{"__type":"UnknownOperationException","message":"unexpected"}"#.to_owned());
+        }
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let attr = &body["LookupAttributes"][0];
+        let (key, value) = (attr["AttributeKey"].as_str().unwrap_or(""), attr["AttributeValue"].as_str().unwrap_or(""));
+        let events: Vec<_> = records
+            .iter()
+            .filter(|r| match key {
+                "EventSource" => r["eventSource"] == value,
+                "EventName" => r["eventName"] == value,
+                _ => false,
+            })
+            .map(|r| {
+                serde_json::json!({
+                    "EventId": r["eventID"],
+                    "EventName": r["eventName"],
+                    "ReadOnly": "true",
+                    "AccessKeyId": r["userIdentity"]["accessKeyId"],
+                    "EventTime": 1_900_000_000,
+                    "EventSource": r["eventSource"],
+                    "Username": "x",
+                    "Resources": [],
+                    "CloudTrailEvent": r.to_string(),
+                })
+            })
+            .collect();
+        // Two pages, to exercise NextToken.
+        let (page, next) = if body.get("NextToken").is_some() {
+            (events.get(1..).map(<[_]>::to_vec).unwrap_or_default(), None)
+        } else if events.len() > 1 {
+            (events.get(..1).map(<[_]>::to_vec).unwrap_or_default(), Some("page-2"))
+        } else {
+            (events, None)
+        };
+        let mut resp = serde_json::json!({ "Events": page });
+        if let Some(n) = next {
+            resp["NextToken"] = serde_json::json!(n);
+        }
+        (200, json, resp.to_string())
+    })
+}
+
+/// Sends one JSON-1.1 call to moto's SSM (moto does not check signatures), for assertions.
+pub fn moto_ssm(endpoint: &str, region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let payload = body.to_string();
+    let mut s = TcpStream::connect(addr).expect("connect moto");
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AmazonSSM.{action}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/20260101/{region}/ssm/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    s.write_all(req.as_bytes()).expect("write moto");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read moto");
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    // moto may answer chunked; take the JSON object.
+    let start = body.find('{').unwrap_or(0);
+    let end = body.rfind('}').map(|e| e + 1).unwrap_or(body.len());
+    serde_json::from_str(body.get(start..end).unwrap_or("{}")).unwrap_or_default()
+}
+
+/// Reads a JSON stdout.
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", out(o), err(o)))
+}
+
+/// Writes a file.
+pub fn write(path: &Path, data: &[u8]) {
+    std::fs::write(path, data).expect("write file");
+}

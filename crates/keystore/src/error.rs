@@ -1,0 +1,62 @@
+//! The key store's error type.
+
+use core::fmt;
+
+/// Why a key could not be produced. Never carries key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyStoreError {
+    /// The key ID from the message is not a safe parameter name component.
+    InvalidKeyId,
+    /// Neither the key's parameter nor (if configured) the legacy parameter exists.
+    NotFound {
+        /// The parameter that was looked up first.
+        parameter: String,
+    },
+    /// SSM could not be reached, timed out, throttled or refused the request; the string says
+    /// which (from the SDK's error, which holds no parameter value).
+    Unavailable(String),
+    /// The parameter exists but does not hold a usable RSA private key.
+    InvalidKey {
+        /// The parameter name.
+        parameter: String,
+        /// Why (for example a public key or certificate stored by mistake).
+        reason: &'static str,
+    },
+    /// The parameter holds an RSA key smaller than the minimum.
+    KeyTooSmall {
+        /// The parameter name.
+        parameter: String,
+        /// The key's modulus size.
+        bits: usize,
+        /// The minimum accepted.
+        min_bits: usize,
+    },
+    /// A setting is invalid; the string names it.
+    InvalidConfiguration(&'static str),
+}
+
+impl fmt::Display for KeyStoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidKeyId => {
+                f.write_str("the message's key ID is not a valid key ID (1-128 characters of A-Z a-z 0-9 _ . -)")
+            }
+            Self::NotFound { parameter } => write!(
+                f,
+                "no private key in SSM parameter {parameter}: upload the key for this Connect key ID \
+                 (or configure the legacy parameter)"
+            ),
+            Self::Unavailable(why) => write!(f, "SSM Parameter Store unavailable: {why}"),
+            Self::InvalidKey { parameter, reason } => {
+                write!(f, "SSM parameter {parameter} does not hold a usable RSA private key: {reason}")
+            }
+            Self::KeyTooSmall { parameter, bits, min_bits } => {
+                write!(f, "SSM parameter {parameter} holds an RSA-{bits} key; at least {min_bits} bits are required")
+            }
+            Self::InvalidConfiguration(why) => write!(f, "invalid key store configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyStoreError {}

@@ -1,0 +1,145 @@
+//! [`ParameterSource`] over the real `aws-sdk-ssm` client, and a client tuned for a call path
+//! with a deadline.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::config::retry::RetryConfig;
+use aws_sdk_ssm::config::timeout::TimeoutConfig;
+use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+use zeroize::Zeroizing;
+
+use crate::source::{BoxFuture, FetchError, ParameterSource, SecretValue};
+
+/// Timeouts and retries for the SSM client. The defaults keep the worst case (every attempt
+/// timing out, plus backoff) under [`SsmLimits::DEFAULT_OPERATION_TIMEOUT`], well inside
+/// Amazon Connect's 8 s Lambda limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SsmLimits {
+    /// TCP (and TLS) connect timeout per attempt.
+    pub connect_timeout: Duration,
+    /// Time to wait for response bytes per attempt.
+    pub read_timeout: Duration,
+    /// Whole attempt (connect, send, read) timeout.
+    pub attempt_timeout: Duration,
+    /// Whole operation, all attempts and backoff: the hard upper bound of one fetch.
+    pub operation_timeout: Duration,
+    /// Attempts including the first (1 = no retry).
+    pub max_attempts: u32,
+}
+
+impl SsmLimits {
+    /// Default hard bound of one fetch.
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(3000);
+}
+
+impl Default for SsmLimits {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(500),
+            read_timeout: Duration::from_millis(1000),
+            attempt_timeout: Duration::from_millis(1200),
+            operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl SsmLimits {
+    /// The SDK timeout configuration.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.operation_timeout)
+            .build()
+    }
+
+    /// The SDK retry configuration: standard mode, short backoff (a caller is waiting on the
+    /// phone; the operation timeout caps the total anyway).
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(50))
+            .with_max_backoff(Duration::from_millis(400))
+    }
+}
+
+/// An SSM client with `limits` applied to a configuration builder (typically
+/// `aws_sdk_ssm::config::Builder::from(&aws_config::load_defaults(..).await)`).
+pub fn client(builder: aws_sdk_ssm::config::Builder, limits: &SsmLimits) -> Client {
+    let conf = builder.timeout_config(limits.timeout_config()).retry_config(limits.retry_config()).build();
+    Client::from_conf(conf)
+}
+
+/// Reads SecureStrings with `WithDecryption=true` through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct SsmParameterSource {
+    client: Client,
+}
+
+impl SsmParameterSource {
+    /// Wraps a client (build it with [`client`] so it has timeouts).
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn unavailable<E, R>(err: &SdkError<E, R>) -> FetchError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // The SDK's error text names the error code and message from SSM; it never echoes a value.
+    let kind = match err {
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(d) if d.is_timeout() => "timeout",
+        SdkError::DispatchFailure(d) if d.is_io() => "connection failed",
+        SdkError::DispatchFailure(_) => "dispatch failure",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ServiceError(_) => "service error",
+        SdkError::ConstructionFailure(_) => "request construction failed",
+        _ => "error",
+    };
+    FetchError(format!("{kind}: {}", DisplayErrorContext(err)))
+}
+
+impl ParameterSource for SsmParameterSource {
+    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
+        let request = self.client.get_parameter().name(name).with_decryption(true);
+        Box::pin(async move {
+            match request.send().await {
+                Ok(out) => Ok(out.parameter.and_then(|p| p.value).map(Zeroizing::new)),
+                Err(SdkError::ServiceError(e)) if matches!(e.err(), GetParameterError::ParameterNotFound(_)) => {
+                    Ok(None)
+                }
+                Err(e) => Err(unavailable(&e)),
+            }
+        })
+    }
+
+    fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
+        let mut pages = self
+            .client
+            .get_parameters_by_path()
+            .path(prefix.trim_end_matches('/'))
+            .recursive(false)
+            .with_decryption(true)
+            .into_paginator()
+            .send();
+        Box::pin(async move {
+            let mut all = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| unavailable(&e))?;
+                for p in page.parameters.unwrap_or_default() {
+                    if let (Some(name), Some(value)) = (p.name, p.value) {
+                        all.push((name, Zeroizing::new(value)));
+                    }
+                }
+            }
+            Ok(all)
+        })
+    }
+}

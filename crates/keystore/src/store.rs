@@ -1,0 +1,476 @@
+//! The cache: parsed keyrings by key ID, with a TTL, a short negative cache, and the last good
+//! key kept for a while when SSM is down.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use esdk_message::keyring::RawRsaKeyring;
+use esdk_message::provider::CryptoProvider;
+
+use crate::name::{key_id_from_parameter_name, normalize_prefix, parameter_name, validate_key_id};
+use crate::pem::parse_private_key;
+use crate::source::ParameterSource;
+use crate::{KeyStoreError, name::DEFAULT_PREFIX};
+
+/// How the key store finds and keeps keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStoreConfig {
+    /// Parameter prefix, normalized to end in `/` (see [`normalize_prefix`]).
+    pub prefix: String,
+    /// The single legacy parameter tried when a key ID has no parameter of its own.
+    pub legacy_parameter: Option<String>,
+    /// How long a parsed key is used before SSM is asked again (rotation and revocation take
+    /// effect within this time).
+    pub ttl: Duration,
+    /// How long "no such key" (or an unusable key) is remembered, so a storm of unknown key IDs
+    /// costs one SSM call per key ID per this period.
+    pub negative_ttl: Duration,
+    /// How long past its TTL a key may still be used while SSM is unavailable (0 = never).
+    pub max_stale: Duration,
+}
+
+impl KeyStoreConfig {
+    /// Default positive TTL.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+    /// Default negative TTL.
+    pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
+    /// Default stale-if-error window.
+    pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
+
+    /// Defaults with the given prefix (checked and normalized).
+    pub fn new(prefix: &str) -> Result<Self, KeyStoreError> {
+        Ok(Self {
+            prefix: normalize_prefix(prefix)?,
+            legacy_parameter: None,
+            ttl: Self::DEFAULT_TTL,
+            negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
+            max_stale: Self::DEFAULT_MAX_STALE,
+        })
+    }
+
+    /// Sets the legacy parameter (an SSM name: a plain name or a `/`-path).
+    pub fn with_legacy_parameter(mut self, name: &str) -> Result<Self, KeyStoreError> {
+        let ok = !name.is_empty()
+            && name.len() <= 1011
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'));
+        if !ok {
+            return Err(KeyStoreError::InvalidConfiguration(
+                "the legacy parameter name may only contain A-Z a-z 0-9 _ . - /",
+            ));
+        }
+        self.legacy_parameter = Some(name.to_owned());
+        Ok(self)
+    }
+}
+
+impl Default for KeyStoreConfig {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            legacy_parameter: None,
+            ttl: Self::DEFAULT_TTL,
+            negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
+            max_stale: Self::DEFAULT_MAX_STALE,
+        }
+    }
+}
+
+/// A parsed private key ready to decrypt, and where it came from.
+#[derive(Debug)]
+pub struct CachedKey {
+    keyring: RawRsaKeyring,
+    parameter: String,
+    legacy: bool,
+}
+
+impl CachedKey {
+    /// The Connect keyring (its name is the key ID).
+    pub fn keyring(&self) -> &RawRsaKeyring {
+        &self.keyring
+    }
+
+    /// The SSM parameter the key was read from.
+    pub fn parameter(&self) -> &str {
+        &self.parameter
+    }
+
+    /// Whether it came from the legacy single parameter.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+}
+
+/// Where a key handed out by [`KeyStore::get`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// From the cache, within its TTL.
+    Hit,
+    /// Fetched from SSM and parsed during this call.
+    Fetched,
+    /// Past its TTL, but SSM was unavailable, so the last good key was used.
+    StaleAfterError,
+}
+
+impl CacheStatus {
+    /// A short stable name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Fetched => "fetched",
+            Self::StaleAfterError => "stale",
+        }
+    }
+}
+
+enum Entry {
+    Key { key: Arc<CachedKey>, fetched: Instant },
+    Missing { error: KeyStoreError, at: Instant },
+}
+
+/// Reads Connect private keys from a [`ParameterSource`] (SSM), parses them once and caches the
+/// keyrings by key ID.
+///
+/// One store per process; `get` may be called concurrently (the lock is never held across a
+/// fetch, so two concurrent misses for one key ID may both fetch, which is harmless).
+pub struct KeyStore {
+    source: Arc<dyn ParameterSource>,
+    provider: &'static dyn CryptoProvider,
+    config: KeyStoreConfig,
+    cache: Mutex<HashMap<String, Entry>>,
+}
+
+impl core::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let cached: Vec<String> = self.lock().keys().cloned().collect();
+        f.debug_struct("KeyStore").field("config", &self.config).field("cached_key_ids", &cached).finish()
+    }
+}
+
+impl KeyStore {
+    /// A store reading from `source`, parsing with `provider`.
+    pub fn new(
+        source: Arc<dyn ParameterSource>,
+        provider: &'static dyn CryptoProvider,
+        config: KeyStoreConfig,
+    ) -> Self {
+        Self { source, provider, config, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KeyStoreConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding the lock cannot leave the map inconsistent (single inserts).
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The key for `key_id`: from the cache when fresh, otherwise from SSM (then the legacy
+    /// parameter, if configured).
+    pub async fn get(&self, key_id: &str) -> Result<(Arc<CachedKey>, CacheStatus), KeyStoreError> {
+        validate_key_id(key_id)?;
+        let now = Instant::now();
+        let stale = {
+            let cache = self.lock();
+            match cache.get(key_id) {
+                Some(Entry::Key { key, fetched }) if now.duration_since(*fetched) < self.config.ttl => {
+                    return Ok((Arc::clone(key), CacheStatus::Hit));
+                }
+                Some(Entry::Missing { error, at }) if now.duration_since(*at) < self.config.negative_ttl => {
+                    return Err(error.clone());
+                }
+                Some(Entry::Key { key, fetched })
+                    if now.duration_since(*fetched) < self.config.ttl.saturating_add(self.config.max_stale) =>
+                {
+                    Some(Arc::clone(key))
+                }
+                _ => None,
+            }
+        };
+        match self.load(key_id).await {
+            Ok(key) => {
+                let key = Arc::new(key);
+                self.lock().insert(key_id.to_owned(), Entry::Key { key: Arc::clone(&key), fetched: Instant::now() });
+                Ok((key, CacheStatus::Fetched))
+            }
+            Err(KeyStoreError::Unavailable(why)) => match stale {
+                Some(key) => {
+                    tracing::warn!(key_id, reason = %why, "SSM unavailable; using the last good key past its TTL");
+                    Ok((key, CacheStatus::StaleAfterError))
+                }
+                None => Err(KeyStoreError::Unavailable(why)),
+            },
+            Err(error) => {
+                self.lock().insert(key_id.to_owned(), Entry::Missing { error: error.clone(), at: Instant::now() });
+                Err(error)
+            }
+        }
+    }
+
+    /// The key for `key_id` if the cache holds one (fresh or within `max_stale`), without asking
+    /// SSM. For callers that already know SSM is unavailable.
+    pub fn get_cached(&self, key_id: &str) -> Option<(Arc<CachedKey>, CacheStatus)> {
+        let now = Instant::now();
+        match self.lock().get(key_id)? {
+            Entry::Key { key, fetched } if now.duration_since(*fetched) < self.config.ttl => {
+                Some((Arc::clone(key), CacheStatus::Hit))
+            }
+            Entry::Key { key, fetched }
+                if now.duration_since(*fetched) < self.config.ttl.saturating_add(self.config.max_stale) =>
+            {
+                Some((Arc::clone(key), CacheStatus::StaleAfterError))
+            }
+            _ => None,
+        }
+    }
+
+    async fn load(&self, key_id: &str) -> Result<CachedKey, KeyStoreError> {
+        let parameter = parameter_name(&self.config.prefix, key_id)?;
+        tracing::debug!(key_id, parameter = %parameter, "fetching key from SSM");
+        if let Some(pem) = self.source.get(&parameter).await.map_err(|e| KeyStoreError::Unavailable(e.0))? {
+            let keyring = parse_private_key(self.provider, &parameter, key_id, &pem)?;
+            return Ok(CachedKey { keyring, parameter, legacy: false });
+        }
+        let Some(legacy) = &self.config.legacy_parameter else {
+            return Err(KeyStoreError::NotFound { parameter });
+        };
+        tracing::debug!(key_id, parameter = %legacy, "no parameter for the key ID; trying the legacy parameter");
+        match self.source.get(legacy).await.map_err(|e| KeyStoreError::Unavailable(e.0))? {
+            Some(pem) => {
+                let keyring = parse_private_key(self.provider, legacy, key_id, &pem)?;
+                Ok(CachedKey { keyring, parameter: legacy.clone(), legacy: true })
+            }
+            None => Err(KeyStoreError::NotFound { parameter }),
+        }
+    }
+
+    /// Loads every key directly under the prefix into the cache (for a cold start that should
+    /// not pay a fetch on its first call). Parameters that are not usable keys are skipped with a
+    /// warning; returns how many keys were cached.
+    pub async fn warm(&self) -> Result<usize, KeyStoreError> {
+        let all = self.source.list(&self.config.prefix).await.map_err(|e| KeyStoreError::Unavailable(e.0))?;
+        let mut loaded = 0;
+        for (name, pem) in all {
+            let Some(key_id) = key_id_from_parameter_name(&self.config.prefix, &name) else { continue };
+            match parse_private_key(self.provider, &name, key_id, &pem) {
+                Ok(keyring) => {
+                    let key = Arc::new(CachedKey { keyring, parameter: name.clone(), legacy: false });
+                    self.lock().insert(key_id.to_owned(), Entry::Key { key, fetched: Instant::now() });
+                    loaded += 1;
+                }
+                Err(error) => tracing::warn!(parameter = %name, error = %error, "skipping unusable key while warming"),
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Forgets everything cached (for example after a rotation the operator wants applied now).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::source::{BoxFuture, FetchError, SecretValue};
+
+    const PKCS8_2048: &str = include_str!("../../lambda/tests/data/test-only-a-pkcs8-2048.pem");
+    const PKCS1_3072: &str = include_str!("../../lambda/tests/data/test-only-b-pkcs1-3072.pem");
+    const WEAK_1024: &str = include_str!("../../lambda/tests/data/test-only-weak-1024.pem");
+    const PUBLIC: &str = include_str!("../../lambda/tests/data/test-only-a-public.pem");
+
+    #[derive(Default)]
+    struct Memory {
+        values: Mutex<HashMap<String, String>>,
+        gets: AtomicUsize,
+        down: AtomicBool,
+    }
+
+    impl Memory {
+        fn with(pairs: &[(&str, &str)]) -> Arc<Self> {
+            let m = Self::default();
+            for (k, v) in pairs {
+                m.values.lock().unwrap().insert((*k).to_owned(), (*v).to_owned());
+            }
+            Arc::new(m)
+        }
+        fn gets(&self) -> usize {
+            self.gets.load(Ordering::SeqCst)
+        }
+    }
+
+    impl ParameterSource for Memory {
+        fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            let r = if self.down.load(Ordering::SeqCst) {
+                Err(FetchError("connection failed".into()))
+            } else {
+                Ok(self.values.lock().unwrap().get(name).cloned().map(zeroize::Zeroizing::new))
+            };
+            Box::pin(async move { r })
+        }
+        fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
+            let r = self
+                .values
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), zeroize::Zeroizing::new(v.clone())))
+                .collect();
+            Box::pin(async move { Ok(r) })
+        }
+    }
+
+    fn store(source: Arc<Memory>, config: KeyStoreConfig) -> KeyStore {
+        KeyStore::new(source, esdk_message::provider::default_provider(), config)
+    }
+
+    const P: &str = "/connect/secure-ivr/keys/";
+
+    #[tokio::test]
+    async fn reads_pkcs8_and_pkcs1_keys() {
+        let src = Memory::with(&[(&format!("{P}k8"), PKCS8_2048), (&format!("{P}k1"), PKCS1_3072)]);
+        let ks = store(src, KeyStoreConfig::default());
+        let (k8, s) = ks.get("k8").await.unwrap();
+        assert_eq!((k8.keyring().bits(), k8.keyring().name(), s), (2048, "k8", CacheStatus::Fetched));
+        assert_eq!(ks.get("k1").await.unwrap().0.keyring().bits(), 3072);
+    }
+
+    #[tokio::test]
+    async fn warm_calls_hit_the_cache_within_ttl() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        ks.get("k").await.unwrap();
+        for _ in 0..10 {
+            assert_eq!(ks.get("k").await.unwrap().1, CacheStatus::Hit);
+        }
+        assert_eq!(src.gets(), 1);
+    }
+
+    #[tokio::test]
+    async fn refetches_after_ttl() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig { ttl: Duration::ZERO, ..KeyStoreConfig::default() });
+        ks.get("k").await.unwrap();
+        assert_eq!(ks.get("k").await.unwrap().1, CacheStatus::Fetched);
+        assert_eq!(src.gets(), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_key_ids_are_negatively_cached() {
+        let src = Memory::with(&[]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        for _ in 0..5 {
+            assert!(matches!(ks.get("nope").await, Err(KeyStoreError::NotFound { .. })));
+        }
+        assert_eq!(src.gets(), 1);
+    }
+
+    #[tokio::test]
+    async fn negative_cache_expires() {
+        let src = Memory::with(&[]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig { negative_ttl: Duration::ZERO, ..KeyStoreConfig::default() });
+        let _ = ks.get("nope").await;
+        src.values.lock().unwrap().insert(format!("{P}nope"), PKCS8_2048.into());
+        assert!(ks.get("nope").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn legacy_parameter_is_used_only_when_the_key_id_has_none() {
+        let src = Memory::with(&[(LEGACY, PKCS1_3072), (&format!("{P}own"), PKCS8_2048)]);
+        const LEGACY: &str = crate::LEGACY_PARAMETER_NAME;
+        let config = KeyStoreConfig::default().with_legacy_parameter(LEGACY).unwrap();
+        let ks = store(src, config);
+        let (own, _) = ks.get("own").await.unwrap();
+        assert!(!own.is_legacy());
+        let (other, _) = ks.get("other").await.unwrap();
+        assert!(other.is_legacy());
+        assert_eq!((other.keyring().name(), other.parameter(), other.keyring().bits()), ("other", LEGACY, 3072));
+    }
+
+    #[tokio::test]
+    async fn refuses_small_keys_public_keys_and_garbage() {
+        let src = Memory::with(&[
+            (&format!("{P}weak"), WEAK_1024),
+            (&format!("{P}pub"), PUBLIC),
+            (&format!("{P}junk"), "hello"),
+        ]);
+        let ks = store(src, KeyStoreConfig::default());
+        assert!(matches!(ks.get("weak").await, Err(KeyStoreError::KeyTooSmall { bits: 1024, .. })));
+        let Err(KeyStoreError::InvalidKey { parameter, reason }) = ks.get("pub").await else { panic!() };
+        assert_eq!(parameter, format!("{P}pub"));
+        assert!(reason.contains("public"), "{reason}");
+        assert!(matches!(ks.get("junk").await, Err(KeyStoreError::InvalidKey { .. })));
+    }
+
+    #[tokio::test]
+    async fn service_errors_are_not_cached_and_stale_keys_bridge_an_outage() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        src.down.store(true, Ordering::SeqCst);
+        let ks = store(Arc::clone(&src), KeyStoreConfig { ttl: Duration::ZERO, ..KeyStoreConfig::default() });
+        assert!(matches!(ks.get("k").await, Err(KeyStoreError::Unavailable(_))));
+        src.down.store(false, Ordering::SeqCst);
+        assert_eq!(ks.get("k").await.unwrap().1, CacheStatus::Fetched);
+        src.down.store(true, Ordering::SeqCst);
+        assert_eq!(ks.get("k").await.unwrap().1, CacheStatus::StaleAfterError);
+    }
+
+    #[tokio::test]
+    async fn no_stale_key_when_max_stale_is_zero() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        let cfg = KeyStoreConfig { ttl: Duration::ZERO, max_stale: Duration::ZERO, ..KeyStoreConfig::default() };
+        let ks = store(Arc::clone(&src), cfg);
+        ks.get("k").await.unwrap();
+        src.down.store(true, Ordering::SeqCst);
+        assert!(matches!(ks.get("k").await, Err(KeyStoreError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn invalid_key_ids_never_reach_ssm() {
+        let src = Memory::with(&[]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        assert_eq!(ks.get("../../etc").await.err(), Some(KeyStoreError::InvalidKeyId));
+        assert_eq!(src.gets(), 0);
+    }
+
+    #[tokio::test]
+    async fn warm_loads_usable_keys_under_the_prefix() {
+        let src = Memory::with(&[
+            (&format!("{P}a"), PKCS8_2048),
+            (&format!("{P}b"), PKCS1_3072),
+            (&format!("{P}weak"), WEAK_1024),
+            ("/elsewhere/c", PKCS8_2048),
+        ]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        assert_eq!(ks.warm().await.unwrap(), 2);
+        assert_eq!(ks.get("a").await.unwrap().1, CacheStatus::Hit);
+        assert_eq!(ks.get("b").await.unwrap().1, CacheStatus::Hit);
+        assert_eq!(src.gets(), 0);
+    }
+
+    #[tokio::test]
+    async fn debug_and_errors_hold_no_key_material() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048), (&format!("{P}w"), WEAK_1024)]);
+        let ks = store(src, KeyStoreConfig::default());
+        let (k, _) = ks.get("k").await.unwrap();
+        let err = ks.get("w").await.unwrap_err();
+        let text = format!("{ks:?} {k:?} {err} {err:?}");
+        for line in PKCS8_2048.lines().chain(WEAK_1024.lines()).filter(|l| !l.starts_with("-----")) {
+            assert!(!text.contains(line), "key material in {text}");
+        }
+    }
+
+    #[test]
+    fn validate_reports_bits() {
+        let p = esdk_message::provider::default_provider();
+        assert_eq!(crate::validate_private_key_pem(p, PKCS1_3072), Ok(3072));
+        assert!(matches!(crate::validate_private_key_pem(p, WEAK_1024), Err(KeyStoreError::KeyTooSmall { .. })));
+    }
+}

@@ -1,0 +1,204 @@
+//! Configuration from environment variables, read and validated once at cold start.
+
+use std::time::Duration;
+
+use keystore::{KeyStoreConfig, SsmLimits};
+
+use crate::validate::ValueType;
+
+/// Every setting, with its environment variable and default (see the README).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Key store layout and cache lifetimes.
+    pub keystore: KeyStoreConfig,
+    /// SSM client timeouts and retries.
+    pub ssm: SsmLimits,
+    /// Type of a value whose flow declares none.
+    pub default_type: ValueType,
+    /// Load all keys under the prefix at cold start.
+    pub warm_cache: bool,
+    /// CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
+    /// Time one invocation may spend fetching keys, all values together.
+    pub invocation_budget: Duration,
+}
+
+/// A setting that cannot be used; the cold start fails with this message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Environment variable names.
+pub mod vars {
+    /// SSM prefix of the per-key-ID parameters.
+    pub const KEY_PREFIX: &str = "SECURE_IVR_KEY_PREFIX";
+    /// Legacy single parameter (unset or empty: off).
+    pub const LEGACY_PARAMETER: &str = "SECURE_IVR_LEGACY_PARAMETER";
+    /// Positive cache TTL, seconds.
+    pub const CACHE_TTL: &str = "SECURE_IVR_KEY_CACHE_TTL_SECONDS";
+    /// Negative cache TTL, seconds.
+    pub const NEGATIVE_TTL: &str = "SECURE_IVR_KEY_NEGATIVE_TTL_SECONDS";
+    /// Stale-if-SSM-unavailable window, seconds.
+    pub const MAX_STALE: &str = "SECURE_IVR_KEY_MAX_STALE_SECONDS";
+    /// Default value type.
+    pub const DEFAULT_TYPE: &str = "SECURE_IVR_DEFAULT_VALUE_TYPE";
+    /// Warm the cache at cold start.
+    pub const WARM_CACHE: &str = "SECURE_IVR_WARM_KEY_CACHE";
+    /// SSM connect timeout, ms.
+    pub const SSM_CONNECT_TIMEOUT: &str = "SECURE_IVR_SSM_CONNECT_TIMEOUT_MS";
+    /// SSM read timeout, ms.
+    pub const SSM_READ_TIMEOUT: &str = "SECURE_IVR_SSM_READ_TIMEOUT_MS";
+    /// SSM per-attempt timeout, ms.
+    pub const SSM_ATTEMPT_TIMEOUT: &str = "SECURE_IVR_SSM_ATTEMPT_TIMEOUT_MS";
+    /// SSM whole-operation timeout, ms.
+    pub const SSM_OPERATION_TIMEOUT: &str = "SECURE_IVR_SSM_OPERATION_TIMEOUT_MS";
+    /// SSM attempts (1 = no retry).
+    pub const SSM_MAX_ATTEMPTS: &str = "SECURE_IVR_SSM_MAX_ATTEMPTS";
+    /// EMF namespace.
+    pub const METRICS_NAMESPACE: &str = "SECURE_IVR_METRICS_NAMESPACE";
+    /// Key fetch budget of one invocation, ms.
+    pub const INVOCATION_BUDGET: &str = "SECURE_IVR_INVOCATION_BUDGET_MS";
+}
+
+/// Connect gives a Lambda at most 8 s; one key fetch may use at most this much of it.
+pub const MAX_SSM_OPERATION_MS: u64 = 6000;
+
+fn number(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(var).filter(|v| !v.trim().is_empty()) else { return Ok(default) };
+    match raw.trim().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(ConfigError(format!("{var}={raw:?}: expected a whole number from {min} to {max}"))),
+    }
+}
+
+impl Config {
+    /// From the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// From any lookup (tests pass a map).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use vars::*;
+        let prefix = get(KEY_PREFIX).filter(|v| !v.is_empty()).unwrap_or_else(|| keystore::DEFAULT_PREFIX.to_owned());
+        let mut keystore =
+            KeyStoreConfig::new(&prefix).map_err(|e| ConfigError(format!("{KEY_PREFIX}={prefix:?}: {e}")))?;
+        if let Some(legacy) = get(LEGACY_PARAMETER).filter(|v| !v.trim().is_empty()) {
+            keystore = keystore
+                .with_legacy_parameter(legacy.trim())
+                .map_err(|e| ConfigError(format!("{LEGACY_PARAMETER}={legacy:?}: {e}")))?;
+        }
+        keystore.ttl = Duration::from_secs(number(get, CACHE_TTL, 300, 1, 86_400)?);
+        keystore.negative_ttl = Duration::from_secs(number(get, NEGATIVE_TTL, 30, 0, 3600)?);
+        keystore.max_stale = Duration::from_secs(number(get, MAX_STALE, 3600, 0, 86_400)?);
+
+        let default_type = match get(DEFAULT_TYPE).filter(|v| !v.trim().is_empty()) {
+            None => ValueType::Card,
+            Some(v) => ValueType::parse(&v)
+                .ok_or_else(|| ConfigError(format!("{DEFAULT_TYPE}={v:?}: expected card, expiry, cvv or digits")))?,
+        };
+        let warm_cache = match get(WARM_CACHE).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => return Err(ConfigError(format!("{WARM_CACHE}={other:?}: expected true or false"))),
+        };
+
+        let ms = Duration::from_millis;
+        let ssm = SsmLimits {
+            connect_timeout: ms(number(get, SSM_CONNECT_TIMEOUT, 500, 50, MAX_SSM_OPERATION_MS)?),
+            read_timeout: ms(number(get, SSM_READ_TIMEOUT, 1000, 50, MAX_SSM_OPERATION_MS)?),
+            attempt_timeout: ms(number(get, SSM_ATTEMPT_TIMEOUT, 1200, 50, MAX_SSM_OPERATION_MS)?),
+            operation_timeout: ms(number(get, SSM_OPERATION_TIMEOUT, 3000, 100, MAX_SSM_OPERATION_MS)?),
+            max_attempts: u32::try_from(number(get, SSM_MAX_ATTEMPTS, 3, 1, 5)?).unwrap_or(3),
+        };
+        if ssm.attempt_timeout > ssm.operation_timeout {
+            return Err(ConfigError(format!(
+                "{SSM_ATTEMPT_TIMEOUT} ({} ms) exceeds {SSM_OPERATION_TIMEOUT} ({} ms)",
+                ssm.attempt_timeout.as_millis(),
+                ssm.operation_timeout.as_millis()
+            )));
+        }
+
+        let metrics_namespace =
+            get(METRICS_NAMESPACE).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "SecureIvr".into());
+        if metrics_namespace.len() > 255 || metrics_namespace.contains(':') {
+            return Err(ConfigError(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: not a CloudWatch namespace")));
+        }
+        let invocation_budget = ms(number(get, INVOCATION_BUDGET, 6000, 500, 7500)?);
+        Ok(Self { keystore, ssm, default_type, warm_cache, metrics_namespace, invocation_budget })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.keystore.prefix, keystore::DEFAULT_PREFIX);
+        assert_eq!(c.keystore.legacy_parameter, None);
+        assert_eq!(c.default_type, ValueType::Card);
+        assert_eq!(c.ssm, SsmLimits::default());
+        assert!(!c.warm_cache);
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let c = with(&[
+            (vars::KEY_PREFIX, "/x/y"),
+            (vars::LEGACY_PARAMETER, keystore::LEGACY_PARAMETER_NAME),
+            (vars::CACHE_TTL, "60"),
+            (vars::DEFAULT_TYPE, "digits"),
+            (vars::WARM_CACHE, "true"),
+            (vars::SSM_OPERATION_TIMEOUT, "2000"),
+            (vars::SSM_MAX_ATTEMPTS, "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.keystore.prefix, "/x/y/");
+        assert_eq!(c.keystore.legacy_parameter.as_deref(), Some("CONNECT_INPUT_DECRYPTION_KEY"));
+        assert_eq!(c.keystore.ttl, Duration::from_secs(60));
+        assert_eq!(c.default_type, ValueType::Digits);
+        assert!(c.warm_cache);
+        assert_eq!((c.ssm.operation_timeout, c.ssm.max_attempts), (Duration::from_secs(2), 2));
+    }
+
+    #[test]
+    fn rejects_bad_settings_with_the_variable_named() {
+        for (var, value) in [
+            (vars::KEY_PREFIX, "no-slash"),
+            (vars::CACHE_TTL, "abc"),
+            (vars::CACHE_TTL, "0"),
+            (vars::DEFAULT_TYPE, "ssn"),
+            (vars::WARM_CACHE, "maybe"),
+            (vars::SSM_OPERATION_TIMEOUT, "9000"),
+            (vars::SSM_MAX_ATTEMPTS, "10"),
+            (vars::LEGACY_PARAMETER, "bad name"),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        assert!(with(&[(vars::SSM_ATTEMPT_TIMEOUT, "5000"), (vars::SSM_OPERATION_TIMEOUT, "1000")]).is_err());
+    }
+}

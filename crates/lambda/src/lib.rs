@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod event;
+pub mod handler;
+pub mod logging;
+pub mod metrics;
+pub mod validate;
+
+pub use config::{Config, ConfigError};
+pub use event::ConnectEvent;
+pub use handler::{Deps, ErrorCode, Response, handle};
+pub use validate::{ValueType, YearMonth};

@@ -1,0 +1,123 @@
+//! Handler tests that need no SSM: policy refusals that must happen before any key fetch, and
+//! event shapes. The key store reads from a counting in-memory source.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use common::*;
+use esdk_message::keyring::{Keyring, RawRsaKeyring};
+use esdk_message::{CommitmentPolicy, EncryptOptions, SuiteId};
+use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use secure_ivr_lambda::{Config, Deps, Response, handle};
+
+#[derive(Default)]
+struct Counting {
+    key: Option<(String, &'static str)>,
+    gets: AtomicUsize,
+}
+
+impl ParameterSource for Counting {
+    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        let v = self.key.as_ref().filter(|(n, _)| n == name).map(|(_, v)| zeroize::Zeroizing::new((*v).to_owned()));
+        Box::pin(async move { Ok(v) })
+    }
+    fn list(&self, _: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+async fn call(source: &Arc<Counting>, ev: &secure_ivr_lambda::ConnectEvent) -> Response {
+    capture_logs();
+    let config = Config::from_lookup(&|_| None).unwrap();
+    let provider = esdk_message::provider::default_provider();
+    let keys = KeyStore::new(Arc::clone(source) as Arc<dyn ParameterSource>, provider, KeyStoreConfig::default());
+    let metrics = CaptureMetrics::default();
+    let r = handle(ev, &Deps { keys: &keys, config: &config, metrics: &metrics, provider }, TODAY).await;
+    assert_response_alphabet(&r);
+    r
+}
+
+fn with_options(key_ids: &[&str], options: &EncryptOptions) -> String {
+    let provider = esdk_message::provider::default_provider();
+    let rings: Vec<RawRsaKeyring> =
+        key_ids.iter().map(|id| RawRsaKeyring::connect_public(provider, id, KEY_A_PUBLIC).unwrap()).collect();
+    let refs: Vec<&dyn Keyring> = rings.iter().map(|r| r as &dyn Keyring).collect();
+    let ct = esdk_message::encrypt(provider, &refs, b"4111111111111111", options).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(ct)
+}
+
+fn status(r: &Response) -> (&str, &str) {
+    (r.get("Status").map_or("", String::as_str), r.get("ErrorCode").map_or("", String::as_str))
+}
+
+#[tokio::test]
+async fn other_suites_are_refused_before_any_key_fetch() {
+    let src = Arc::new(Counting::default());
+    let options = EncryptOptions {
+        suite: SuiteId::AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384,
+        commitment_policy: CommitmentPolicy::RequireEncryptRequireDecrypt,
+        ..EncryptOptions::connect()
+    };
+    let r = call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k"], &options))])).await;
+    assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
+    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn several_data_keys_are_refused_before_any_key_fetch() {
+    let src = Arc::new(Counting::default());
+    let r =
+        call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k1", "k2"], &EncryptOptions::connect()))])).await;
+    assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
+    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn key_ids_that_could_leave_the_prefix_never_reach_ssm() {
+    let src = Arc::new(Counting::default());
+    let r =
+        call(&src, &event(&[("EncryptedCreditCard", &encrypt("../../other/key", KEY_A_PUBLIC, "4111111111111111"))]))
+            .await;
+    assert_eq!(status(&r), ("Error", "KeyNotFound"));
+    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn undeclared_parameters_are_inputs_only_if_they_parse() {
+    let id = key_id();
+    let src = Arc::new(Counting {
+        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
+        ..Default::default()
+    });
+    let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
+    let r = call(&src, &event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")])).await;
+    assert_eq!(status(&r), ("Success", ""), "{r:?}");
+    assert_eq!(r["Values"], "1");
+    assert_eq!(r["CardData_Last4"], "1111");
+}
+
+#[tokio::test]
+async fn unknown_type_declaration_is_an_error() {
+    let src = Arc::new(Counting::default());
+    let r = call(&src, &event(&[("EncryptedSsn", "Timeout"), ("EncryptedSsnType", "ssn")])).await;
+    assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
+}
+
+#[tokio::test]
+async fn empty_event_is_no_encrypted_input() {
+    let src = Arc::new(Counting::default());
+    let ev: secure_ivr_lambda::ConnectEvent = serde_json::from_str("{}").unwrap();
+    assert_eq!(status(&call(&src, &ev).await), ("Error", "NoEncryptedInput"));
+}
+
+#[tokio::test]
+async fn parameter_names_are_sanitized_in_response_keys() {
+    let src = Arc::new(Counting::default());
+    let r = call(&src, &event(&[("Encrypted Card.1", "Timeout")])).await;
+    assert_eq!(r.get("Encrypted_Card_1_Status").map(String::as_str), Some("NoInput"), "{r:?}");
+}

@@ -1,0 +1,55 @@
+//! Warm per-call time of the handler with a cached key (no moto needed: the key is loaded once
+//! from an in-memory source). Prints the median; asserts only a generous ceiling.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use secure_ivr_lambda::metrics::NoMetrics;
+use secure_ivr_lambda::{Config, Deps, handle};
+
+struct OneKey(String, &'static str);
+
+impl ParameterSource for OneKey {
+    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
+        let v = (name == self.0).then(|| zeroize::Zeroizing::new(self.1.to_owned()));
+        Box::pin(async move { Ok(v) })
+    }
+    fn list(&self, _: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+#[tokio::test]
+async fn warm_call_median() {
+    capture_logs();
+    let config = Config::from_lookup(&|_| None).unwrap();
+    let provider = esdk_message::provider::default_provider();
+    for (label, private, public) in
+        [("RSA-4096", KEY_C_PKCS8_4096, KEY_C_PUBLIC), ("RSA-2048", KEY_A_PKCS8_2048, KEY_A_PUBLIC)]
+    {
+        let id = key_id();
+        let source = OneKey(format!("{}{id}", keystore::DEFAULT_PREFIX), private);
+        let keys = KeyStore::new(Arc::new(source), provider, KeyStoreConfig::default());
+        let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
+        let ev = event(&[("EncryptedCreditCard", &encrypt(&id, public, "4111111111111111"))]);
+        assert_eq!(handle(&ev, &deps, TODAY).await["Status"], "Success");
+        let mut times: Vec<Duration> = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let t = Instant::now();
+            let r = handle(&ev, &deps, TODAY).await;
+            times.push(t.elapsed());
+            assert_eq!(r["Status"], "Success");
+        }
+        times.sort();
+        let (median, p95) = (times[100], times[190]);
+        eprintln!(
+            "warm handler call, {label}, cached key, logs at TRACE into a buffer: median {median:?}, p95 {p95:?}"
+        );
+        assert!(median < Duration::from_millis(100), "{median:?}");
+    }
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# End to end through the real Lambda runtime: moto as SSM, a ciphertext from the Python ESDK,
+# `cargo lambda watch` running `bootstrap`, `cargo lambda invoke` sending Connect events.
+# Prints "N passed, N failed" last; exits non-zero on any failure.
+#
+# Needs the venv from scripts/setup-python.sh (moto, aws-encryption-sdk, cargo-lambda, ziglang).
+# Env: E2E_KEEP_TMP=1 keeps the work dir; E2E_BUILD_TIMEOUT (s, default 900) bounds the first build.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$PATH"   # cargo-lambda finds zig here
+PY="$VENV/bin/python"
+for tool in "$PY" "$VENV/bin/moto_server" "$VENV/bin/cargo-lambda"; do
+    [ -x "$tool" ] || { echo "lambda-e2e: $tool missing; run scripts/setup-python.sh" >&2; echo "0 passed, 1 failed"; exit 1; }
+done
+
+# shellcheck source=../../scripts/lib/moto.sh
+source "$ROOT/scripts/lib/moto.sh"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/lambda-e2e.XXXXXX")"
+WATCH_PID=""
+cleanup() {
+    if [ -n "$WATCH_PID" ]; then
+        # cargo lambda watch runs the function as a child process: stop its whole process group.
+        kill -- "-$WATCH_PID" 2>/dev/null || kill "$WATCH_PID" 2>/dev/null || true
+        wait "$WATCH_PID" 2>/dev/null || true
+    fi
+    moto_stop
+    if [ "${E2E_KEEP_TMP:-0}" = 1 ]; then echo "lambda-e2e: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
+finish() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
+
+moto_start || { fail "moto starts"; finish; }
+
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+PREFIX="/connect/secure-ivr-e2e/keys/"
+KEY_ID="e2e00000-0000-4000-8000-$(printf '%012x' "$$")"
+PRIVATE="$ROOT/crates/lambda/tests/data/test-only-c-pkcs8-4096.pem"
+PUBLIC="$ROOT/crates/lambda/tests/data/test-only-c-public.pem"
+
+# The key goes into moto with boto3 from the venv (SecureString, as operators store it).
+if "$PY" - "$MOTO_ENDPOINT" "$PREFIX$KEY_ID" "$PRIVATE" <<'PY'
+import sys, boto3
+endpoint, name, path = sys.argv[1:4]
+ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1")
+ssm.put_parameter(Name=name, Value=open(path).read(), Type="SecureString", Overwrite=True)
+assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].startswith("-----BEGIN")
+PY
+then pass "test key stored in moto"; else fail "test key stored in moto"; finish; fi
+
+# Ciphertexts from the Python ESDK, as Connect makes them (suite 0x0378, RSA-OAEP-SHA512).
+encrypt() { # plaintext outfile-base64
+    printf '%s' "$1" >"$WORK/pt"
+    "$PY" "$ROOT/tests/interop/esdk_oracle.py" encrypt --public-key "$PUBLIC" --key-id "$2" \
+        --in "$WORK/pt" --out "$WORK/ct" || return 1
+    rm -f "$WORK/pt"
+    base64 -w0 "$WORK/ct"
+}
+CARD_CT="$(encrypt 5555555555554444 "$KEY_ID")" && EXP_CT="$(encrypt 1230 "$KEY_ID")" \
+    && UNKNOWN_CT="$(encrypt 4111111111111111 "e2e-unknown-key")" \
+    && pass "Python ESDK encrypts" || { fail "Python ESDK encrypts"; finish; }
+
+event() { # file params-json
+    "$PY" -c 'import json,sys; print(json.dumps({"Name":"ContactFlowEvent","Details":{"ContactData":{"ContactId":"e2e-contact-0001"},"Parameters":json.loads(sys.argv[1])}}))' "$2" >"$1"
+}
+event "$WORK/card.json" "{\"EncryptedCreditCard\": \"$CARD_CT\"}"
+event "$WORK/multi.json" "{\"EncryptedCreditCard\": \"$CARD_CT\", \"EncryptedExpiry\": \"$EXP_CT\", \"EncryptedExpiryType\": \"expiry\"}"
+event "$WORK/timeout.json" '{"EncryptedCreditCard": "Timeout"}'
+event "$WORK/unknown.json" "{\"EncryptedCreditCard\": \"$UNKNOWN_CT\"}"
+
+PORT="$(moto_free_port)"
+(
+    cd "$ROOT/crates/lambda" || exit 1
+    export AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT" SECURE_IVR_KEY_PREFIX="$PREFIX" AWS_LAMBDA_LOG_LEVEL=DEBUG
+    exec setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" --bin bootstrap \
+        --ignore-changes
+) >"$WORK/watch.log" 2>&1 &
+WATCH_PID=$!
+
+invoke() { # event-file -> response on stdout
+    cargo lambda invoke bootstrap --invoke-address 127.0.0.1 --invoke-port "$PORT" --data-file "$1" 2>>"$WORK/invoke.err"
+}
+field() { "$PY" -c 'import json,sys; print(json.loads(sys.stdin.read()).get(sys.argv[1], "<absent>"))' "$1"; }
+
+# The first invoke waits for the build; retry until the emulator is listening.
+deadline=$(( $(date +%s) + ${E2E_BUILD_TIMEOUT:-900} ))
+RESP=""
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    if RESP="$(invoke "$WORK/card.json")" && [ -n "$RESP" ]; then break; fi
+    kill -0 "$WATCH_PID" 2>/dev/null || break
+    sleep 2
+done
+echo "card: $RESP"
+if [ "$(printf '%s' "$RESP" | field Status)" = Success ] && [ "$(printf '%s' "$RESP" | field Last4)" = 4444 ] \
+    && [ "$(printf '%s' "$RESP" | field Brand)" = Mastercard ]; then
+    pass "card decrypts through the runtime (Status=Success, Last4=4444)"
+else
+    fail "card decrypts through the runtime" "see $WORK/watch.log"; tail -n 40 "$WORK/watch.log" "$WORK/invoke.err" 2>/dev/null
+fi
+
+check() { # name event field expected [field expected]...
+    local name="$1" file="$2" resp ok=1; shift 2
+    resp="$(invoke "$file")"
+    echo "$name: $resp"
+    while [ $# -ge 2 ]; do
+        [ "$(printf '%s' "$resp" | field "$1")" = "$2" ] || ok=0
+        shift 2
+    done
+    if [ "$ok" = 1 ]; then pass "$name"; else fail "$name"; fi
+}
+check "card and expiry in one event" "$WORK/multi.json" Status Success EncryptedExpiry_Expired false Values 2
+check "Timeout is NoInput" "$WORK/timeout.json" Status NoInput
+check "unknown key ID" "$WORK/unknown.json" Status Error ErrorCode KeyNotFound
+
+# Nothing of the plaintext in the function's logs (which ran at DEBUG).
+if grep -q -e 5555555555554444 -e 555555555 -e 4111111111111111 "$WORK/watch.log"; then
+    fail "no plaintext in the function logs"
+else
+    pass "no plaintext in the function logs"
+fi
+# EMF lines reached stdout.
+if grep -q '"CloudWatchMetrics"' "$WORK/watch.log"; then pass "EMF metric lines emitted"; else fail "EMF metric lines emitted"; fi
+
+finish
