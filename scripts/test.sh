@@ -120,6 +120,15 @@ if [ -x tests/e2e/lambda-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
     count_line bash tests/e2e/lambda-e2e.sh
 fi
 
+if [ "${QUICK:-0}" != 1 ]; then
+    step "the README's demo (scripts/demo.sh) runs as a newcomer would"
+    if bash scripts/demo.sh </dev/null >"$root/target/demo.log" 2>&1 && grep -q 'Status *= Success' "$root/target/demo.log"; then
+        passed=$((passed + 1)); echo "ok   demo" >&2
+    else
+        failed=$((failed + 1)); echo "FAIL demo (target/demo.log):" >&2; tail -n 30 "$root/target/demo.log" >&2
+    fi
+fi
+
 step "skipped checks"
 test_skips=$(grep -c . "$SECURE_IVR_SKIP_LOG" || true)
 cat "$SECURE_IVR_SKIP_LOG" >&2

@@ -18,15 +18,12 @@ done
 
 # shellcheck source=../../scripts/lib/moto.sh
 source "$ROOT/scripts/lib/moto.sh"
+# shellcheck source=../../scripts/lib/lambda.sh
+source "$ROOT/scripts/lib/lambda.sh"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lambda-e2e.XXXXXX")"
-WATCH_PID=""
 cleanup() {
-    if [ -n "$WATCH_PID" ]; then
-        # cargo lambda watch runs the function as a child process: stop its whole process group.
-        kill -- "-$WATCH_PID" 2>/dev/null || kill "$WATCH_PID" 2>/dev/null || true
-        wait "$WATCH_PID" 2>/dev/null || true
-    fi
+    lambda_watch_stop
     moto_stop
     if [ "${E2E_KEEP_TMP:-0}" = 1 ]; then echo "lambda-e2e: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -79,28 +76,16 @@ event "$WORK/multi.json" "{\"EncryptedCreditCard\": \"$CARD_CT\", \"EncryptedExp
 event "$WORK/timeout.json" '{"EncryptedCreditCard": "Timeout"}'
 event "$WORK/unknown.json" "{\"EncryptedCreditCard\": \"$UNKNOWN_CT\"}"
 
-PORT="$(moto_free_port)"
-(
-    cd "$ROOT/crates/lambda" || exit 1
-    export AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT" SECURE_IVR_KEY_PREFIX="$PREFIX" AWS_LAMBDA_LOG_LEVEL=DEBUG
-    exec setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" --bin bootstrap \
-        --ignore-changes
-) >"$WORK/watch.log" 2>&1 &
-WATCH_PID=$!
+lambda_watch_start "$(moto_free_port)" "$WORK/watch.log" \
+    AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT" SECURE_IVR_KEY_PREFIX="$PREFIX" AWS_LAMBDA_LOG_LEVEL=DEBUG
 
 invoke() { # event-file -> response on stdout
-    cargo lambda invoke bootstrap --invoke-address 127.0.0.1 --invoke-port "$PORT" --data-file "$1" 2>>"$WORK/invoke.err"
+    lambda_invoke "$1" 2>>"$WORK/invoke.err"
 }
 field() { "$PY" -c 'import json,sys; print(json.loads(sys.stdin.read()).get(sys.argv[1], "<absent>"))' "$1"; }
 
 # The first invoke waits for the build; retry until the emulator is listening.
-deadline=$(( $(date +%s) + ${E2E_BUILD_TIMEOUT:-900} ))
-RESP=""
-while [ "$(date +%s)" -lt "$deadline" ]; do
-    if RESP="$(invoke "$WORK/card.json")" && [ -n "$RESP" ]; then break; fi
-    kill -0 "$WATCH_PID" 2>/dev/null || break
-    sleep 2
-done
+RESP="$(lambda_wait "$WORK/card.json" "${E2E_BUILD_TIMEOUT:-900}" 2>>"$WORK/invoke.err")" || RESP=""
 echo "card: $RESP"
 if [ "$(printf '%s' "$RESP" | field Status)" = Success ] && [ "$(printf '%s' "$RESP" | field Last4)" = 4444 ] \
     && [ "$(printf '%s' "$RESP" | field Brand)" = Mastercard ]; then

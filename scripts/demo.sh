@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The main job, locally, on a fresh machine with no AWS account:
+#   1. installs what it needs (pinned venv: moto, cargo-lambda, zig) and builds the CLI;
+#   2. starts moto on 127.0.0.1 as the SSM Parameter Store;
+#   3. `secure-ivr keygen` makes an RSA key pair and certificate and stores the private key;
+#   4. encrypts a test card exactly as Connect's Store customer input block would;
+#   5. runs the Lambda in the real runtime (`cargo lambda watch`) and invokes it with Connect
+#      events, printing what the contact flow would see;
+#   6. `secure-ivr list`.
+# Stops everything it started, also on Ctrl-C or failure. Safe to run again: every run uses a
+# fresh moto and a fresh temporary directory.
+#
+#   scripts/demo.sh [--card DIGITS]      # default card: 4111111111111111 (a public test number)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+card=4111111111111111
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --card) card="${2:?--card needs digits}"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "demo: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+
+# shellcheck source=lib/moto.sh
+source scripts/lib/moto.sh
+# shellcheck source=lib/lambda.sh
+source scripts/lib/lambda.sh
+work="$(mktemp -d "${TMPDIR:-/tmp}/secure-ivr-demo.XXXXXX")"
+cleanup() {
+    lambda_watch_stop
+    moto_stop 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "1. Installing the pinned tools and building secure-ivr"
+bash scripts/setup-python.sh
+export PATH="$root/.venv/bin:$PATH" # cargo-lambda and zig
+cargo build --locked --quiet -p secure-ivr-cli
+cli="$root/target/debug/secure-ivr"
+json() { "$root/.venv/bin/python" -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])' "$1"; }
+
+say "2. Starting the local SSM (moto on 127.0.0.1)"
+moto_start
+# Test credentials for the emulator only; no request leaves this machine.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+say "3. secure-ivr keygen (RSA-4096 + certificate, private key straight into SSM)"
+# Without a Connect instance the key is stored as pending; in a real account
+# `keygen --instance-id ...` associates it and Connect assigns the key ID in one step.
+"$cli" --output json keygen --out-dir "$work" >"$work/keygen.json"
+fingerprint="$(json fingerprint <"$work/keygen.json")"
+key_id="$("$root/.venv/bin/python" -c 'import uuid; print(uuid.uuid4())')"
+echo "Connect would now assign a key ID; the demo plays Connect: $key_id"
+"$cli" activate --fingerprint "$fingerprint" --key-id "$key_id"
+certificate="$(ls "$work"/*.cert.pem)"
+
+say "4. Encrypting a test card as Connect's Store customer input block does"
+"$cli" encrypt --certificate "$certificate" --key-id "$key_id" --text "$card" >"$work/card.b64"
+"$cli" inspect "$work/card.b64"
+
+event() { # file parameters-json
+    "$root/.venv/bin/python" -c '
+import json, sys
+print(json.dumps({"Name": "ContactFlowEvent", "Details": {
+    "ContactData": {"ContactId": "demo-contact-0001", "Channel": "VOICE"},
+    "Parameters": json.loads(sys.argv[1])}}))' "$2" >"$1"
+}
+event "$work/card.json" "{\"EncryptedCreditCard\": \"$(cat "$work/card.b64")\"}"
+event "$work/timeout.json" '{"EncryptedCreditCard": "Timeout"}'
+"$cli" encrypt --certificate "$certificate" --key-id "$key_id" --text 4111111111111112 >"$work/bad.b64"
+event "$work/bad.json" "{\"EncryptedCreditCard\": \"$(cat "$work/bad.b64")\"}"
+
+say "5. The Lambda in the real runtime (cargo lambda watch); the first call waits for its build"
+lambda_watch_start "$(moto_free_port)" "$work/watch.log" AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT"
+show() {
+    "$root/.venv/bin/python" -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+print("  " + sys.argv[1] + ":")
+for k in sorted(k for k in r if "_" not in k):
+    print(f"    $.External.{k:<10} = {r[k]}")' "$1"
+}
+if ! response="$(lambda_wait "$work/card.json")"; then
+    echo "demo: the Lambda did not answer; its log follows" >&2
+    tail -n 40 "$work/watch.log" >&2
+    exit 1
+fi
+echo "What the contact flow sees:"
+printf '%s' "$response" | show "the caller keyed $card"
+lambda_invoke "$work/bad.json" 2>/dev/null | show "a mistyped card (fails the Luhn check)"
+lambda_invoke "$work/timeout.json" 2>/dev/null | show "the caller entered nothing (Connect passes Timeout)"
+[ "$(printf '%s' "$response" | json Status)" = Success ] || { echo "demo: expected Status=Success" >&2; exit 1; }
+
+say "6. secure-ivr list"
+"$cli" list
+
+say "Done. Everything started here is stopped on exit."
