@@ -17,6 +17,16 @@ export SECURE_IVR_SKIP_LOG="$root/target/test-skips.log"
 export SECURE_IVR_REQUIRE_SERVICES=1
 export CARGO_TERM_COLOR=never
 
+# Each prints "N passed, N failed" last; a missing line counts as one failure.
+count_line() {
+    local out p f
+    out=$("$@" 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
+    p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$out")
+    f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$out")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-1}))
+}
+
 step "pinned test tools"
 bash scripts/setup-python.sh
 bash scripts/setup-node.sh
@@ -101,16 +111,10 @@ else
     skipped=$((skipped + 12))
 fi
 
+step "benchmark harness smoke run (tiny counts: checks the harness, measures nothing)"
+count_line bash scripts/bench.sh --smoke
+
 step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
-# Each prints "N passed, N failed" last; a missing line counts as one failure.
-count_line() {
-    local out p f
-    out=$("$@" 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
-    p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$out")
-    f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$out")
-    passed=$((passed + ${p:-0}))
-    failed=$((failed + ${f:-1}))
-}
 count_line bash scripts/check-templates.sh
 count_line python3 tests/flows/check_flow.py flows/*.json
 count_line python3 tests/flows/check_flow.py --self-test
