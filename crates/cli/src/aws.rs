@@ -4,10 +4,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::ProvideCredentials as _;
 use clap::Args;
 
-use crate::error::{CliError, Exit, Result};
+use keystore::DEFAULT_PREFIX;
 
-/// Default parameter prefix for private keys, as the Lambda reads them.
-pub const DEFAULT_PREFIX: &str = "/connect/secure-ivr/keys/";
+use crate::error::{CliError, Exit, Result};
 
 /// Flags every AWS command shares, like the AWS CLI's.
 #[derive(Debug, Clone, Args)]
@@ -36,17 +35,17 @@ pub struct Aws {
 }
 
 impl AwsArgs {
-    /// Checks the prefix without touching the network.
+    /// Checks the prefix without touching the network, by the key store's rules
+    /// ([`keystore::normalize_prefix`]), so it ends in exactly one `/` as the Lambda's does.
     pub fn checked_prefix(&self) -> Result<String> {
         let p = self.prefix.trim();
-        if !p.starts_with('/') || p.contains("//") || p.len() < 2 {
-            return Err(CliError::new(
+        keystore::normalize_prefix(p).map_err(|e| {
+            CliError::new(
                 Exit::Config,
-                format!("--prefix {p:?} is not an SSM parameter path"),
+                format!("--prefix {p:?} is not an SSM parameter path ({e})"),
                 format!("give a path such as {DEFAULT_PREFIX}"),
-            ));
-        }
-        Ok(if p.ends_with('/') { p.to_owned() } else { format!("{p}/") })
+            )
+        })
     }
 
     /// Loads configuration and resolves credentials once, so a missing credential or region fails

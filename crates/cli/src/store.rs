@@ -1,9 +1,9 @@
-//! Private keys in SSM Parameter Store, as SecureString parameters.
+//! Private keys in SSM Parameter Store, as SecureString parameters: the CLI's write paths.
 //!
 //! Layout under the prefix: `<prefix><KeyId>` for a key Connect knows (what the Lambda reads) and
-//! `<prefix>pending/<fingerprint>` for a key waiting for its Connect key ID. Tags carry the facts
-//! `list` and `check` need without decrypting anything.
-// TODO(issue 3): move name/prefix rules to the keystore crate once its API lands.
+//! `<prefix>pending/<fingerprint>` for a key waiting for its Connect key ID. Names, prefixes and
+//! key IDs follow the `keystore` crate's rules, so the CLI writes exactly what the Lambda reads.
+//! Tags carry the facts `list` and `check` need without decrypting anything.
 
 use std::collections::BTreeMap;
 
@@ -29,32 +29,28 @@ pub const TAG_BITS: &str = "secure-ivr:bits";
 /// Parameter label put on the version a retired key had.
 pub const RETIRED_LABEL: &str = "retired";
 
-/// The segment under the prefix holding keys without a Connect key ID yet.
-pub const PENDING: &str = "pending/";
+fn not_a_key_id(key_id: &str) -> CliError {
+    CliError::input(
+        format!("{key_id:?} is not a Connect key ID"),
+        "give the key ID (association ID) Connect shows under Security keys, for example from `secure-ivr list`",
+    )
+}
 
-/// Refuses key IDs that could escape the prefix or are not what Connect issues.
+/// Refuses key IDs that could escape the prefix or are not what Connect issues
+/// ([`keystore::validate_key_id`]).
 pub fn check_key_id(key_id: &str) -> Result<()> {
-    let ok = !key_id.is_empty()
-        && key_id.len() <= 128
-        && key_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && key_id != "pending";
-    if ok {
-        Ok(())
-    } else {
-        Err(CliError::input(
-            format!("{key_id:?} is not a Connect key ID"),
-            "give the key ID (association ID) Connect shows under Security keys, for example from `secure-ivr list`",
-        ))
-    }
+    keystore::validate_key_id(key_id).map_err(|_| not_a_key_id(key_id))
 }
 
-/// Parameter name for a key ID.
+/// Parameter name for a key ID ([`keystore::parameter_name`]).
 pub fn name_for_key(prefix: &str, key_id: &str) -> Result<String> {
-    check_key_id(key_id)?;
-    Ok(format!("{prefix}{key_id}"))
+    keystore::parameter_name(prefix, key_id).map_err(|e| match e {
+        keystore::KeyStoreError::InvalidKeyId => not_a_key_id(key_id),
+        other => CliError::bare(Exit::Config, other.to_string()),
+    })
 }
 
-/// Parameter name for a pending key.
+/// Parameter name for a pending key: `<prefix>pending/<fingerprint>`.
 pub fn name_for_pending(prefix: &str, fingerprint: &str) -> Result<String> {
     if fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(CliError::input(
@@ -62,7 +58,8 @@ pub fn name_for_pending(prefix: &str, fingerprint: &str) -> Result<String> {
             "give the 64-hex-digit fingerprint `secure-ivr keygen` printed (also in `secure-ivr list`)",
         ));
     }
-    Ok(format!("{prefix}{PENDING}{}", fingerprint.to_ascii_lowercase()))
+    let prefix = keystore::normalize_prefix(prefix).map_err(|e| CliError::bare(Exit::Config, e.to_string()))?;
+    Ok(format!("{prefix}{}/{}", keystore::PENDING_LEVEL, fingerprint.to_ascii_lowercase()))
 }
 
 /// What to store.
@@ -176,10 +173,10 @@ pub async fn list(ssm: &Client, prefix: &str) -> Result<Vec<Stored>> {
     for p in params {
         let Some(name) = p.name.clone() else { continue };
         let Some(rest) = name.strip_prefix(prefix) else { continue };
-        let key_id = if rest.starts_with(PENDING) {
+        let key_id = if rest.strip_prefix(keystore::PENDING_LEVEL).is_some_and(|r| r.starts_with('/')) {
             None
-        } else if check_key_id(rest).is_ok() {
-            Some(rest.to_owned())
+        } else if let Some(id) = keystore::key_id_from_parameter_name(prefix, &name) {
+            Some(id.to_owned())
         } else {
             continue;
         };

@@ -11,7 +11,7 @@ mod store;
 
 pub use error::KeyStoreError;
 pub use name::{
-    DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, key_id_from_parameter_name, normalize_prefix,
+    DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, PENDING_LEVEL, key_id_from_parameter_name, normalize_prefix,
     parameter_name, validate_key_id,
 };
 pub use pem::{MIN_RSA_BITS, parse_private_key, validate_private_key_pem};

@@ -8,6 +8,12 @@ pub const DEFAULT_PREFIX: &str = "/connect/secure-ivr/keys/";
 /// The single parameter of the original AWS blog layout. Only used when configured.
 pub const LEGACY_PARAMETER_NAME: &str = "CONNECT_INPUT_DECRYPTION_KEY";
 
+/// The level under the prefix where keys wait for their Connect key ID:
+/// `<prefix>pending/<fingerprint>`, written by the CLI's `keygen` and moved by `activate`. It is
+/// never a key ID, and names below it are not direct children of the prefix, so the reader and
+/// the warm-up never take a pending key for a live one.
+pub const PENDING_LEVEL: &str = "pending";
+
 /// Longest key ID accepted. Connect key IDs are UUIDs (36 characters); SSM names are at most 1011.
 pub const MAX_KEY_ID_LEN: usize = 128;
 
@@ -25,6 +31,11 @@ pub fn normalize_prefix(prefix: &str) -> Result<String, KeyStoreError> {
             "the key parameter prefix may only contain A-Z a-z 0-9 _ . - /",
         ));
     }
+    if prefix == "/" {
+        return Err(KeyStoreError::InvalidConfiguration(
+            "the key parameter prefix must name a level below the root, such as /connect/secure-ivr/keys/",
+        ));
+    }
     if prefix.contains("//") {
         return Err(KeyStoreError::InvalidConfiguration("the key parameter prefix contains an empty level '//'"));
     }
@@ -37,12 +48,13 @@ pub fn normalize_prefix(prefix: &str) -> Result<String, KeyStoreError> {
 
 /// Checks that a key ID (which comes from an untrusted message header) is safe to put in a
 /// parameter name: 1 to 128 characters of `A-Z a-z 0-9 _ . -`, so it can never climb out of the
-/// prefix or name another hierarchy.
+/// prefix or name another hierarchy; and not [`PENDING_LEVEL`], which holds keys not yet active.
 pub fn validate_key_id(key_id: &str) -> Result<(), KeyStoreError> {
     let ok = !key_id.is_empty()
         && key_id.len() <= MAX_KEY_ID_LEN
         && key_id != "."
         && key_id != ".."
+        && key_id != PENDING_LEVEL
         && key_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok { Ok(()) } else { Err(KeyStoreError::InvalidKeyId) }
 }
@@ -91,6 +103,18 @@ mod tests {
         for bad in ["relative/", "/a//b/", "/a b/", "/a*/"] {
             assert!(matches!(normalize_prefix(bad), Err(KeyStoreError::InvalidConfiguration(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn refuses_the_root_as_prefix() {
+        assert!(matches!(normalize_prefix("/"), Err(KeyStoreError::InvalidConfiguration(_))));
+    }
+
+    #[test]
+    fn pending_keys_are_never_key_ids() {
+        assert_eq!(validate_key_id(PENDING_LEVEL), Err(KeyStoreError::InvalidKeyId));
+        assert_eq!(key_id_from_parameter_name("/p/", "/p/pending"), None);
+        assert_eq!(key_id_from_parameter_name("/p/", &format!("/p/pending/{}", "ab".repeat(32))), None);
     }
 
     #[test]

@@ -456,6 +456,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pending_keys_are_neither_warmed_nor_read() {
+        let fp = "ab".repeat(32);
+        let src = Memory::with(&[
+            (&format!("{P}a"), PKCS8_2048),
+            (&format!("{P}pending/{fp}"), PKCS1_3072),
+            (&format!("{P}pending"), PKCS1_3072),
+        ]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        assert_eq!(ks.warm().await.unwrap(), 1);
+        assert_eq!(ks.get("pending").await.err(), Some(KeyStoreError::InvalidKeyId));
+        assert_eq!(ks.get(&format!("pending/{fp}")).await.err(), Some(KeyStoreError::InvalidKeyId));
+        assert_eq!(src.gets(), 0);
+    }
+
+    #[tokio::test]
     async fn debug_and_errors_hold_no_key_material() {
         let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048), (&format!("{P}w"), WEAK_1024)]);
         let ks = store(src, KeyStoreConfig::default());

@@ -112,11 +112,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                     format!("{} ({})", e.message, e.hint.unwrap_or_default()),
                 ),
                 Ok(facts) => {
-                    if facts.bits < 2048 {
+                    if usize::try_from(facts.bits).unwrap_or(0) < keystore::MIN_RSA_BITS {
                         add(
                             format!("key {label} size"),
                             "fail",
-                            format!("{} bits; at least 2048 required", facts.bits),
+                            format!("{} bits; at least {} required", facts.bits, keystore::MIN_RSA_BITS),
                         );
                     }
                     if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != facts.fingerprint) {
