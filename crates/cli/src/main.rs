@@ -10,7 +10,6 @@ mod duration;
 mod error;
 mod files;
 mod keymat;
-mod mask;
 mod output;
 mod store;
 
@@ -55,7 +54,7 @@ enum Command {
     Inspect(inspect::Args),
     /// Encrypt as Connect's Store customer input block does.
     Encrypt(encrypt::Args),
-    /// Decrypt a ciphertext; prints a masked, validated result unless --reveal.
+    /// Decrypt a ciphertext; prints the Lambda's masked, validated fields unless --reveal.
     Decrypt(decrypt::Args),
     /// Who read the private keys: CloudTrail SSM reads and KMS decrypts on the prefix.
     Audit(audit::Args),

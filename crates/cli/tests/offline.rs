@@ -79,7 +79,7 @@ fn keygen_encrypt_decrypt_round_trip_with_masked_and_revealed_output() {
     c.args(["decrypt", "--private-key"]).arg(&key);
     let o = run(c, Some(ct.as_bytes()));
     assert_code(&o, 0);
-    assert!(out(&o).contains("************1111"));
+    assert!(out(&o).contains("XXXXXXXXXXXX1111"));
     assert!(!out(&o).contains("4111111111111111") && !err(&o).contains("4111111111111111"));
 
     let mut c = bin();
@@ -105,6 +105,51 @@ fn keygen_encrypt_decrypt_round_trip_with_masked_and_revealed_output() {
     assert_eq!(v["encrypted_data_keys"][0]["key_id"], "key-0001");
     assert_eq!(v["encrypted_data_keys"][0]["provider_id"], "AmazonConnect");
     assert_eq!(v["signature"], "valid");
+}
+
+#[test]
+fn decrypt_prints_the_fields_the_lambda_returns_for_the_declared_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, cert) = keygen_offline(dir.path(), &[]);
+    let decrypt = |text: &str, kind: &str| {
+        let ct = out(&encrypt(&cert, "key-1", text));
+        let mut c = bin();
+        c.args(["--output", "json", "decrypt", "--type", kind, "--private-key"]).arg(&key);
+        let o = run(c, Some(ct.as_bytes()));
+        assert_code(&o, 0);
+        assert!(!out(&o).contains(text) && !err(&o).contains(text), "{kind}: plaintext in output");
+        json(&o)
+    };
+    let v = decrypt("5555555555554444", "card");
+    for (k, want) in [
+        ("Status", "Success"),
+        ("Type", "card"),
+        ("Length", "16"),
+        ("Valid", "true"),
+        ("Masked", "XXXXXXXXXXXX4444"),
+        ("Last4", "4444"),
+        ("Digits", "true"),
+        ("Brand", "Mastercard"),
+        ("Luhn", "true"),
+    ] {
+        assert_eq!(v[k], want, "{k}");
+    }
+    // A Luhn-invalid card number still shows its last four, as the Lambda does.
+    let v = decrypt("4111111111111112", "card");
+    assert_eq!((&v["Status"], &v["Luhn"], &v["Last4"]), (&"Invalid".into(), &"false".into(), &"1112".into()));
+    // Other types reveal no digit.
+    let v = decrypt("737", "cvv");
+    assert_eq!(
+        (&v["Masked"], &v["LengthValid"], &v["Last4"]),
+        (&"XXX".into(), &"true".into(), &serde_json::Value::Null)
+    );
+    let v = decrypt("123456789012", "digits");
+    assert_eq!((&v["Masked"], &v["Valid"]), (&"XXXXXXXXXXXX".into(), &"true".into()));
+    assert!(v.get("Last4").is_none());
+    // An unknown type is a usage error.
+    let mut c = bin();
+    c.args(["decrypt", "--type", "ssn", "--private-key"]).arg(&key);
+    assert_code(&run(c, Some(b"")), 2);
 }
 
 #[test]

@@ -106,7 +106,7 @@ fn pending_key_lifecycle_in_ssm() {
     c.args(["--output", "json", "decrypt"]);
     let o = run(c, Some(out(&enc).as_bytes()));
     assert_code(&o, 0);
-    assert_eq!(json(&o)["masked"], "************1111");
+    assert_eq!(json(&o)["Masked"], "XXXXXXXXXXXX1111");
     assert!(json(&o)["key_source"].as_str().is_some_and(|s| s.contains("ssm")));
 
     // Wrong region: the key lives in us-east-1 only.

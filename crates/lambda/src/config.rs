@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use keystore::{KeyStoreConfig, SsmLimits};
 
-use crate::validate::ValueType;
+use caller_input::ValueType;
 
 /// Every setting, with its environment variable and default (see the README).
 #[derive(Debug, Clone, PartialEq)]

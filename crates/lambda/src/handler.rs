@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use caller_input::{Analysis, ValueType, YearMonth, analyze};
 use esdk_message::provider::CryptoProvider;
 use esdk_message::{DecryptOptions, Message, SuiteId};
 use keystore::{KeyStore, KeyStoreError};
@@ -11,7 +12,6 @@ use keystore::{KeyStore, KeyStoreError};
 use crate::config::Config;
 use crate::event::ConnectEvent;
 use crate::metrics::{MetricSink, emf_line};
-use crate::validate::{Analysis, ValueType, YearMonth, analyze};
 
 /// The answer to Connect: a flat map whose keys and values use only `A-Z a-z 0-9 _ -`.
 pub type Response = HashMap<String, String>;
@@ -241,22 +241,22 @@ pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth) -> 
             }
             response.insert(format!("{prefix}_{field}"), value);
         };
-        put("Status", outcome.status().to_owned());
-        put("Type", input.kind.as_str().to_owned());
         match &outcome {
+            // Status, Type and the value's fields, exactly as `secure-ivr decrypt` prints them.
             Outcome::Success(a) | Outcome::Invalid(a) => {
-                put("Length", a.length.to_string());
-                put("Valid", if a.valid { "true" } else { "false" }.to_owned());
-                put("Masked", a.masked.clone());
-                if let Some(last4) = &a.last4 {
-                    put("Last4", last4.clone());
-                }
-                for (field, value) in &a.fields {
-                    put(field, value.clone());
+                for (field, value) in a.response_fields() {
+                    put(field, value);
                 }
             }
-            Outcome::Error(c) => put("ErrorCode", c.as_str().to_owned()),
-            Outcome::NoInput => {}
+            Outcome::Error(c) => {
+                put("Status", outcome.status().to_owned());
+                put("Type", input.kind.as_str().to_owned());
+                put("ErrorCode", c.as_str().to_owned());
+            }
+            Outcome::NoInput => {
+                put("Status", outcome.status().to_owned());
+                put("Type", input.kind.as_str().to_owned());
+            }
         }
         if overall.as_ref().is_none_or(|o| outcome.rank() > o.rank()) {
             overall = Some(outcome);

@@ -7,9 +7,8 @@ pub mod event;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
-pub mod validate;
 
+pub use caller_input::{ValueType, YearMonth};
 pub use config::{Config, ConfigError};
 pub use event::ConnectEvent;
 pub use handler::{Deps, ErrorCode, Response, handle};
-pub use validate::{ValueType, YearMonth};

@@ -2,22 +2,27 @@
 
 use std::path::PathBuf;
 
+use caller_input::{ValueType, YearMonth};
 use serde::Serialize;
+use serde::ser::SerializeMap as _;
 use zeroize::Zeroizing;
 
 use crate::commands::Outcome;
 use crate::error::{self, CliError, Exit, Result};
-use crate::mask::{Masked, mask};
 use crate::output::{emit, progress};
 use crate::{Ctx, files, store};
 
 /// Decrypt a ciphertext (raw or base64) with the private key from SSM (found by the key ID in the
-/// message) or --private-key. Prints a masked, validated view unless --reveal.
+/// message) or --private-key. Prints the masked, validated fields the Lambda would return for the
+/// value unless --reveal.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Ciphertext file, or - for stdin.
     #[arg(default_value = "-", value_name = "FILE|-")]
     pub input: String,
+    /// What the value is, as a flow's `<Name>Type` declares it: card, expiry, cvv or digits.
+    #[arg(long = "type", default_value = "card", value_parser = parse_type, value_name = "TYPE")]
+    pub value_type: ValueType,
     /// Private key PEM file instead of SSM.
     #[arg(long, value_name = "FILE")]
     pub private_key: Option<PathBuf>,
@@ -38,9 +43,10 @@ pub struct Decryption {
     pub key_source: String,
     /// Suite, hex.
     pub suite: String,
-    /// Masked view.
+    /// The Lambda's response fields for the value (`Status`, `Type`, `Length`, `Valid`, `Masked`,
+    /// `Last4` for cards, then the type's own).
     #[serde(flatten)]
-    pub masked: Masked,
+    pub fields: Fields,
     /// The plaintext (only with --reveal).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reveal")]
     pub plaintext: Option<Zeroizing<String>>,
@@ -54,17 +60,32 @@ impl std::fmt::Display for Decryption {
         if let Some(p) = &self.plaintext {
             return f.write_str(p);
         }
-        writeln!(f, "key ID:  {} ({})", self.key_id, self.key_source)?;
-        writeln!(f, "kind:    {} ({} characters)", self.masked.kind, self.masked.length)?;
-        if let Some(l) = self.masked.luhn_valid {
-            writeln!(f, "luhn:    {}", if l { "valid" } else { "invalid" })?;
+        writeln!(f, "{:<13}{} ({})", "key ID:", self.key_id, self.key_source)?;
+        for (name, value) in &self.fields.0 {
+            writeln!(f, "{:<13}{value}", format!("{name}:"))?;
         }
-        writeln!(f, "value:   {}", self.masked.masked)?;
         if let Some(file) = &self.file {
-            writeln!(f, "wrote:   {file}")?;
+            writeln!(f, "{:<13}{file}", "wrote:")?;
         }
         Ok(())
     }
+}
+
+/// Response fields in the Lambda's order; serialised as a map.
+pub struct Fields(Vec<(&'static str, String)>);
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+fn parse_type(s: &str) -> std::result::Result<ValueType, String> {
+    ValueType::parse(s).ok_or_else(|| format!("{s:?} is not a value type; expected card, expiry, cvv or digits"))
 }
 
 fn reveal<S: serde::Serializer>(p: &Option<Zeroizing<String>>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -133,7 +154,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         key_id,
         key_source: source,
         suite: format!("0x{:04x}", decrypted.suite.0),
-        masked: mask(bytes),
+        fields: Fields(caller_input::analyze(args.value_type, bytes, YearMonth::now_utc()).response_fields()),
         plaintext,
         file,
     };

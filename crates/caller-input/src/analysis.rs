@@ -1,0 +1,268 @@
+//! What a decrypted value is worth to the flow, and the fields that say so. Works on the borrowed
+//! plaintext and keeps nothing of it but a card's last four digits.
+
+use core::fmt;
+
+use crate::card::{Brand, luhn_ok};
+use crate::month::YearMonth;
+use crate::value_type::ValueType;
+
+/// What a response may say about one value. Holds no plaintext except, for card numbers of 12 to
+/// 19 digits, the last four.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// The declared type.
+    pub kind: ValueType,
+    /// Length in bytes.
+    pub length: usize,
+    /// Whether the value passed the type's checks.
+    pub valid: bool,
+    /// Last four digits (cards only).
+    pub last4: Option<String>,
+    /// `X` for every character except a card's last four digits.
+    pub masked: String,
+    /// Type-specific response fields (name, value), values in `[A-Za-z0-9_-]`.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for Analysis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Analysis")
+            .field("kind", &self.kind)
+            .field("length", &self.length)
+            .field("valid", &self.valid)
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Analysis {
+    /// `Success` for a valid value, `Invalid` otherwise: the response's `Status`.
+    pub fn status(&self) -> &'static str {
+        if self.valid { "Success" } else { "Invalid" }
+    }
+
+    /// Every response field for this value, in order: `Status`, `Type`, `Length`, `Valid`,
+    /// `Masked`, `Last4` (cards of 12 to 19 digits only), then the type's own fields.
+    ///
+    /// Names and values use only `A-Z a-z 0-9 _ -`.
+    pub fn response_fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("Status", self.status().to_owned()),
+            ("Type", self.kind.as_str().to_owned()),
+            ("Length", self.length.to_string()),
+            ("Valid", flag(self.valid)),
+            ("Masked", self.masked.clone()),
+        ];
+        if let Some(last4) = &self.last4 {
+            out.push(("Last4", last4.clone()));
+        }
+        out.extend(self.fields.iter().cloned());
+        out
+    }
+}
+
+fn flag(b: bool) -> String {
+    if b { "true" } else { "false" }.to_owned()
+}
+
+/// Longest value analysed; anything longer is invalid whatever its type (and its length is still
+/// reported).
+pub const MAX_VALUE_LEN: usize = 64;
+
+/// Analyses a decrypted value of type `kind`; `today` decides whether an expiry has passed.
+pub fn analyze(kind: ValueType, value: &[u8], today: YearMonth) -> Analysis {
+    let length = value.len();
+    let digits = !value.is_empty() && length <= MAX_VALUE_LEN && value.iter().all(u8::is_ascii_digit);
+    let mut fields = vec![("Digits", flag(digits))];
+    let mut last4 = None;
+    let mut masked = "X".repeat(length.min(MAX_VALUE_LEN));
+    let valid = match kind {
+        ValueType::Card => {
+            let brand = if digits { Brand::detect(value) } else { Brand::Unknown };
+            let luhn = digits && luhn_ok(value);
+            fields.push(("Brand", brand.as_str().to_owned()));
+            fields.push(("Luhn", flag(luhn)));
+            if digits && (12..=19).contains(&length) {
+                let tail = value.get(length - 4..).unwrap_or_default();
+                let tail: String = tail.iter().map(|&b| char::from(b)).collect();
+                masked = format!("{}{}", "X".repeat(length - 4), tail);
+                last4 = Some(tail);
+            }
+            luhn && (12..=19).contains(&length) && brand.length_ok(length)
+        }
+        ValueType::Expiry => {
+            let parsed = if digits && (length == 4 || length == 6) { parse_expiry(value) } else { None };
+            let month_ok = parsed.is_some_and(|e| (1..=12).contains(&e.month));
+            fields.push(("MonthValid", flag(month_ok)));
+            match parsed {
+                Some(e) if month_ok => {
+                    let expired = e < today;
+                    // Cards are issued for at most about 20 years ahead.
+                    let too_far = e.year > today.year.saturating_add(20);
+                    fields.push(("Expired", flag(expired)));
+                    fields.push(("YearValid", flag(!too_far)));
+                    !expired && !too_far
+                }
+                _ => false,
+            }
+        }
+        ValueType::Cvv => {
+            let ok = digits && (length == 3 || length == 4);
+            fields.push(("LengthValid", flag(ok)));
+            ok
+        }
+        ValueType::Digits => digits,
+    };
+    Analysis { kind, length, valid, last4, masked, fields }
+}
+
+fn parse_expiry(value: &[u8]) -> Option<YearMonth> {
+    let n = |s: &[u8]| s.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d.wrapping_sub(b'0')));
+    let month = u8::try_from(n(value.get(..2)?)).ok()?;
+    let year = match value.len() {
+        4 => 2000 + n(value.get(2..4)?),
+        6 => n(value.get(2..6)?),
+        _ => return None,
+    };
+    Some(YearMonth { year, month })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const NOV_2026: YearMonth = YearMonth { year: 2026, month: 11 };
+
+    fn field<'a>(a: &'a Analysis, name: &str) -> Option<&'a str> {
+        a.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    // Test PANs: the networks' published test numbers (as listed by payment processors' docs).
+    #[test]
+    fn detects_each_brand_and_validates_luhn() {
+        for (pan, brand) in [
+            ("4111111111111111", Brand::Visa),
+            ("4222222222222", Brand::Visa),
+            ("5555555555554444", Brand::Mastercard),
+            ("2223003122003222", Brand::Mastercard),
+            ("378282246310005", Brand::Amex),
+            ("6011111111111117", Brand::Discover),
+            ("3530111333300000", Brand::Jcb),
+            ("36227206271667", Brand::DinersClub),
+            ("6200000000000005", Brand::UnionPay),
+            ("6759649826438453", Brand::Maestro),
+        ] {
+            let a = analyze(ValueType::Card, pan.as_bytes(), NOV_2026);
+            assert_eq!(field(&a, "Brand"), Some(brand.as_str()), "{pan}");
+            assert_eq!(field(&a, "Luhn"), Some("true"), "{pan}");
+            assert!(a.valid, "{pan}");
+            assert_eq!(a.last4.as_deref(), pan.get(pan.len() - 4..));
+            assert_eq!(a.masked.len(), pan.len());
+        }
+    }
+
+    #[test]
+    fn masks_all_but_last_four() {
+        let a = analyze(ValueType::Card, b"5555555555554444", NOV_2026);
+        assert_eq!(a.masked, "XXXXXXXXXXXX4444");
+    }
+
+    #[test]
+    fn rejects_bad_luhn_and_wrong_brand_length() {
+        let a = analyze(ValueType::Card, b"4111111111111112", NOV_2026);
+        assert_eq!((a.valid, field(&a, "Luhn")), (false, Some("false")));
+        // Luhn-valid 16 digits with an Amex prefix: Amex numbers are 15 digits.
+        let a = analyze(ValueType::Card, b"3782822463100000", NOV_2026);
+        assert!(luhn_ok(b"3782822463100000") == (field(&a, "Luhn") == Some("true")));
+        assert!(!a.valid);
+    }
+
+    #[test]
+    fn non_digits_and_short_numbers_reveal_nothing() {
+        for v in [&b"4111-1111-1111-1111"[..], b"411111", b"", b"41111111111111111111"] {
+            let a = analyze(ValueType::Card, v, NOV_2026);
+            assert!(!a.valid);
+            assert_eq!(a.last4, None);
+            assert!(a.masked.bytes().all(|b| b == b'X'));
+        }
+    }
+
+    #[test]
+    fn expiry_cases() {
+        let case = |v: &str| analyze(ValueType::Expiry, v.as_bytes(), NOV_2026);
+        let a = case("1126");
+        assert_eq!((a.valid, field(&a, "Expired")), (true, Some("false")), "this month is not expired");
+        let a = case("1026");
+        assert_eq!((a.valid, field(&a, "Expired")), (false, Some("true")));
+        let a = case("0130");
+        assert_eq!((a.valid, field(&a, "Expired")), (true, Some("false")));
+        let a = case("122030");
+        assert!(a.valid);
+        let a = case("1326");
+        assert_eq!((a.valid, field(&a, "MonthValid")), (false, Some("false")));
+        let a = case("0026");
+        assert!(!a.valid);
+        let a = case("126");
+        assert!(!a.valid);
+        let a = case("0199");
+        assert_eq!((a.valid, field(&a, "YearValid")), (false, Some("false")));
+        assert_eq!(a.last4, None);
+    }
+
+    #[test]
+    fn cvv_lengths() {
+        for (v, ok) in [("123", true), ("1234", true), ("12", false), ("12345", false), ("12a", false)] {
+            assert_eq!(analyze(ValueType::Cvv, v.as_bytes(), NOV_2026).valid, ok, "{v}");
+        }
+        assert_eq!(analyze(ValueType::Cvv, b"123", NOV_2026).last4, None);
+    }
+
+    #[test]
+    fn digits() {
+        assert!(analyze(ValueType::Digits, b"0042", NOV_2026).valid);
+        assert!(!analyze(ValueType::Digits, b"00 42", NOV_2026).valid);
+        assert_eq!(analyze(ValueType::Digits, b"123456789012", NOV_2026).last4, None);
+    }
+
+    #[test]
+    fn debug_shows_no_digits() {
+        let a = analyze(ValueType::Card, b"5555555555554444", NOV_2026);
+        assert!(!format!("{a:?}").contains("4444"));
+    }
+
+    #[test]
+    fn response_fields_of_a_card_in_order() {
+        let a = analyze(ValueType::Card, b"5555555555554444", NOV_2026);
+        let names: Vec<&str> = a.response_fields().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["Status", "Type", "Length", "Valid", "Masked", "Last4", "Digits", "Brand", "Luhn"]);
+        let fields = a.response_fields();
+        let get = |n: &str| fields.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+        assert_eq!(
+            (get("Status"), get("Type"), get("Length"), get("Masked"), get("Last4")),
+            (Some("Success"), Some("card"), Some("16"), Some("XXXXXXXXXXXX4444"), Some("4444"))
+        );
+    }
+
+    #[test]
+    fn response_fields_of_other_types_hold_no_digit() {
+        for (kind, value) in [
+            (ValueType::Expiry, &b"0130"[..]),
+            (ValueType::Cvv, b"737"),
+            (ValueType::Digits, b"123456789012"),
+            (ValueType::Card, b"9"),
+            (ValueType::Card, &[0xff, 0xfe, b'1']),
+        ] {
+            let a = analyze(kind, value, NOV_2026);
+            for (name, v) in a.response_fields() {
+                assert!(name != "Last4", "{kind}: Last4 outside a card");
+                let is_count = name == "Length";
+                assert!(is_count || !v.bytes().any(|b| b.is_ascii_digit()), "{kind} {name}={v}");
+                assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{name}={v}");
+            }
+        }
+        let a = analyze(ValueType::Cvv, b"12", NOV_2026);
+        assert_eq!(a.response_fields().first().map(|(_, v)| v.as_str()), Some("Invalid"));
+    }
+}
