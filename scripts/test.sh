@@ -18,9 +18,13 @@ export SECURE_IVR_REQUIRE_SERVICES=1
 export CARGO_TERM_COLOR=never
 
 # Each prints "N passed, N failed" last; a missing line counts as one failure.
+# (Output goes to the inherited stderr; `tee /dev/stderr` would reopen, and truncate, a log file.)
 count_line() {
-    local out p f
-    out=$("$@" 2>&1 | tee /dev/stderr | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1) || true
+    local out p f tmp
+    tmp=$(mktemp)
+    "$@" 2>&1 | tee "$tmp" >&2 || true
+    out=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$tmp" | tail -1) || true
+    rm -f "$tmp"
     p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$out")
     f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$out")
     passed=$((passed + ${p:-0}))
@@ -118,6 +122,11 @@ step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
 count_line bash scripts/check-templates.sh
 count_line python3 tests/flows/check_flow.py flows/*.json
 count_line python3 tests/flows/check_flow.py --self-test
+
+if [ "${QUICK:-0}" != 1 ]; then
+    step "arm64 Lambda zip (cargo lambda build --release --arm64): exists, aarch64, glibc-only, size"
+    count_line bash scripts/build-lambda.sh
+fi
 
 if [ -x tests/e2e/lambda-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
     step "end to end: the Lambda in the real runtime (cargo lambda watch + invoke)"
