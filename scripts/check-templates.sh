@@ -15,31 +15,12 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv-templates"
 req="$repo/tests/requirements-templates.txt"
-stamp="$venv/.requirements.stamp"
-python="${PYTHON:-python3}"
 
 log() { printf 'check-templates: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; echo "0 passed, 1 failed"; exit 1; }
 
-# --- the pinned venv (same idempotency rule as scripts/setup-python.sh) -----------------------
-command -v "$python" >/dev/null || die "$python not found"
-[[ -f "$req" ]] || die "missing $req"
-want="$(sha256sum "$req" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
-    log "venv up to date: $venv"
-else
-    # Rebuild from scratch so packages dropped from the requirements don't linger; the stamp is
-    # written last, so an interrupted run is redone next time.
-    log "creating venv at $venv with $("$python" --version 2>&1)"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    start=$SECONDS
-    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
-        --quiet --requirement "$req" >&2 || die "pip install failed"
-    "$venv/bin/python" -m pip check >&2 || die "pip check found inconsistent dependencies"
-    log "installed $("$venv/bin/python" -m pip freeze | wc -l) packages in $((SECONDS - start))s"
-    printf '%s\n' "$want" >"$stamp"
-fi
+# --- the pinned venv ------------------------------------------------------------------------
+bash "$repo/scripts/setup-python.sh" "$venv" "$req" || die "could not set up $venv"
 log "$("$venv/bin/cfn-lint" --version 2>&1 | head -1), checkov $("$venv/bin/checkov" --version 2>&1 | tail -1)"
 
 # --- the templates ---------------------------------------------------------------------------

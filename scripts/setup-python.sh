@@ -3,11 +3,13 @@
 # tests/requirements.txt (ESDK interop oracle, moto, cargo-lambda, ziglang).
 # Idempotent: skips work when the venv was built from the same requirements
 # file with the same interpreter. Set PYTHON to choose the interpreter.
+#
+#   scripts/setup-python.sh [VENV_DIR REQUIREMENTS]   # another pinned venv, e.g. the template checkers'
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$repo/.venv"
-req="$repo/tests/requirements.txt"
+venv="${1:-$repo/.venv}"
+req="${2:-$repo/tests/requirements.txt}"
 stamp="$venv/.requirements.stamp"
 python="${PYTHON:-python3}"
 
