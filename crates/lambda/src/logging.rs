@@ -3,7 +3,8 @@
 //! runtime) is held at `warn`, because their debug and trace output can include HTTP bodies and
 //! signing details — and the SSM response body is the private key.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 /// The crates that log at the configured level; everything else logs at `warn` at most.
 pub const OWN_TARGETS: &[&str] = &["bootstrap", "secure_ivr_lambda", "keystore", "esdk_message"];
@@ -20,25 +21,31 @@ pub fn level_from(lambda_level: Option<&str>) -> &'static str {
 }
 
 /// The production filter: [`OWN_TARGETS`] at `level`, everything else at `warn` (or `error` when
-/// `level` is `error`).
-pub fn filter(level: &str) -> EnvFilter {
-    let base = if level == "error" { "error" } else { "warn" };
-    let mut directives = base.to_owned();
-    for target in OWN_TARGETS {
-        directives.push_str(&format!(",{target}={level}"));
-    }
-    EnvFilter::builder().parse_lossy(directives)
+/// `level` is `error`). A plain per-target filter: no directive parsing, and no regex engine in
+/// the Lambda binary.
+pub fn filter(level: &str) -> Targets {
+    let own = match level {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "warn" => LevelFilter::WARN,
+        "error" => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
+    };
+    let base = if own == LevelFilter::ERROR { LevelFilter::ERROR } else { LevelFilter::WARN };
+    OWN_TARGETS.iter().fold(Targets::new().with_default(base), |t, target| t.with_target(*target, own))
 }
 
 /// Installs the global subscriber: JSON unless `AWS_LAMBDA_LOG_FORMAT=Text`.
 pub fn init() {
     let level = level_from(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref());
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter(level)).with_target(false).with_ansi(false);
+    let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(false);
+    let registry = tracing_subscriber::registry();
     if text {
-        builder.init();
+        registry.with(layer.with_filter(filter(level))).init();
     } else {
-        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
+        let json = layer.json().flatten_event(true).with_current_span(false).with_span_list(false);
+        registry.with(json.with_filter(filter(level))).init();
     }
 }
 
@@ -56,7 +63,12 @@ mod tests {
 
     #[test]
     fn dependencies_are_capped_even_at_trace() {
-        let f = filter("trace").to_string();
-        assert!(f.contains("keystore=trace") && f.split(',').any(|d| d == "warn"), "{f}");
+        use tracing::Level;
+        let f = filter("trace");
+        assert!(f.would_enable("keystore", &Level::TRACE) && f.would_enable("esdk_message::decrypt", &Level::TRACE));
+        assert!(!f.would_enable("hyper::proto", &Level::INFO) && !f.would_enable("aws_sigv4", &Level::DEBUG));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::WARN));
+        let e = filter("error");
+        assert!(!e.would_enable("keystore", &Level::WARN) && !e.would_enable("hyper", &Level::WARN));
     }
 }

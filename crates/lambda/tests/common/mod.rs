@@ -14,6 +14,7 @@ use base64::Engine;
 use keystore::{KeyStore, SsmLimits, SsmParameterSource};
 use secure_ivr_lambda::metrics::MetricSink;
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, Response, YearMonth, handle};
+use tracing_subscriber::prelude::*;
 
 pub const KEY_A_PKCS8_2048: &str = include_str!("../data/test-only-a-pkcs8-2048.pem");
 pub const KEY_A_PUBLIC: &str = include_str!("../data/test-only-a-public.pem");
@@ -197,19 +198,19 @@ pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
 /// Like [`capture_logs`] but with every crate at TRACE, the AWS SDK and hyper included (more than
 /// production ever logs). Must be the first capture call of the process.
 pub fn capture_logs_all_crates() -> Arc<Mutex<Vec<u8>>> {
-    install(|| tracing_subscriber::EnvFilter::new("trace"))
+    install(|| tracing_subscriber::filter::Targets::new().with_default(tracing_subscriber::filter::LevelFilter::TRACE))
 }
 
-fn install(filter: impl FnOnce() -> tracing_subscriber::EnvFilter) -> Arc<Mutex<Vec<u8>>> {
+fn install(filter: impl FnOnce() -> tracing_subscriber::filter::Targets) -> Arc<Mutex<Vec<u8>>> {
     Arc::clone(LOGS.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = Arc::clone(&buf);
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter())
+        let layer = tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_writer(move || BufWriter(Arc::clone(&writer)))
-            .try_init();
+            .with_filter(filter());
+        let _ = tracing_subscriber::registry().with(layer).try_init();
         buf
     }))
 }
