@@ -21,6 +21,17 @@ PUBLIC = ROOT / "crates/esdk-message/tests/data/rsa-4096-test-key.pub.pem"
 KEY_ID = "bench-0000-4bd8-4a94-bfde-27eefe4f12b1"
 OURS = ROOT / "target/release/examples/bench"
 PROVIDERS = ["aws-lc", "rustcrypto"]
+# The steps of one decrypt, as the harness's `steps` mode names them, in order.
+STEPS = {
+    "base64": "base64 text to bytes (Connect's form)",
+    "parse": "parse and check the whole message",
+    "rsa": "RSA-4096 OAEP-SHA512 unwrap",
+    "hkdf": "HKDF-SHA384 content key",
+    "gcm_key": "AES-256-GCM key schedule",
+    "gcm_header": "GCM header tag",
+    "gcm_frame": "GCM frame (16 bytes)",
+    "ecdsa": "ECDSA P-384 verify (with SHA-384 of the message)",
+}
 
 
 def pinned(cmd, core):
@@ -77,6 +88,8 @@ def main():
     ap.add_argument("--cold-runs", type=int, default=20)
     ap.add_argument("--core", type=int, default=1)
     ap.add_argument("--zip", default=str(ROOT / "target/lambda/bootstrap/bootstrap.zip"))
+    ap.add_argument("--zip-state", choices=["built", "existing", "failed"], default="existing",
+                    help="built: by this run; existing: reported as found; failed: the build failed")
     a = ap.parse_args()
     if a.smoke:
         a.iterations, a.cold_runs = 5, 2
@@ -91,13 +104,17 @@ def main():
 
     py, node, ours = peers()
     r = {"machine": os.uname().machine, "cores": os.cpu_count(), "iterations": a.iterations,
-         "cold_runs": a.cold_runs, "smoke": a.smoke, "warm": {}, "floor": {}, "cold": {}, "frames": {}}
+         "cold_runs": a.cold_runs, "smoke": a.smoke, "warm": {}, "floor": {}, "steps": {}, "cold": {}, "frames": {}}
 
     log = lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True)
     for p in PROVIDERS:
         log(f"floor {p}")
         r["floor"][p] = run_json(pinned(ours[p] + ["floor", "--provider", p, "--key", str(KEY), "--message", str(card),
                                                    "--iterations", str(a.iterations)], a.core))
+    for p in PROVIDERS:
+        log(f"steps {p}")
+        r["steps"][p] = run_json(pinned(ours[p] + ["steps", "--provider", p] + key_args(card)
+                                        + ["--iterations", str(a.iterations)], a.core))
     warm_cmds = {f"esdk-message ({p})": ours[p] + ["warm", "--provider", p] for p in PROVIDERS}
     warm_cmds["python aws-encryption-sdk"] = py + ["warm"]
     warm_cmds["node @aws-crypto/client-node"] = node + ["warm"]
@@ -123,7 +140,10 @@ def main():
         r["cold"]["Lambda code path (aws-lc)"] = {"median_ms": statistics.median(w for w, _ in runs),
                                                   "peak_rss_mb": max(m for _, m in runs)}
     z = Path(a.zip)
-    r["zip_bytes"] = z.stat().st_size if z.exists() else None
+    r["zip_bytes"] = z.stat().st_size if z.exists() and a.zip_state != "failed" else None
+    r["zip_note"] = {"built": "built by this run", "failed": "the build failed in this run",
+                     "existing": "not rebuilt by this run: " + (time.strftime("%Y-%m-%d %H:%M", time.localtime(z.stat().st_mtime))
+                                                                if z.exists() else "no zip found")}[a.zip_state]
 
     report = render(r)
     (out / "bench.json").write_text(json.dumps(r, indent=1))
@@ -133,7 +153,8 @@ def main():
     if a.smoke:
         # The smoke run asserts the harness produced every row, not any timing.
         rows = len(r["warm"]) + len(r["floor"]) + len(r["cold"]) + sum(len(v) for v in r["frames"].values())
-        ok = rows >= 4 + 2 + 4 + 6 and all(v["median_us"] > 0 for v in r["warm"].values())
+        steps = sum(len(v) for v in r["steps"].values())
+        ok = rows >= 4 + 2 + 4 + 6 and steps == 2 * len(STEPS) + 2 and all(v["median_us"] > 0 for v in r["warm"].values())
         print(f"bench-smoke: {1 if ok else 0} passed, {0 if ok else 1} failed")
         return 0 if ok else 1
     return 0
@@ -165,6 +186,17 @@ def render(r):
     for p in PROVIDERS:
         f = r["floor"][p]
         lines.append(f"| {p} | {fmt_ms(f['floor']['median_us'])} | {fmt_ms(f['rsa']['median_us'])} | {fmt_ms(f['ecdsa']['median_us'])} |")
+    lines += ["", "## Per-step breakdown (median µs; each step timed on its own, in one loop with a whole decrypt)", "",
+              "| step | " + " | ".join(PROVIDERS) + " |", "|---|" + "---:|" * len(PROVIDERS)]
+    for step, label in STEPS.items():
+        cells = []
+        for p in PROVIDERS:
+            s = r["steps"][p]
+            cells.append(f"{s[step]['median_us']:.2f} ({100 * s[step]['median_us'] / s['whole']['median_us']:.2f}%)")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    sums = [sum(r["steps"][p][k]["median_us"] for k in STEPS) for p in PROVIDERS]
+    lines.append("| sum of the steps | " + " | ".join(f"{v:.2f}" for v in sums) + " |")
+    lines.append("| whole decrypt, same loop | " + " | ".join(f"{r['steps'][p]['whole']['median_us']:.2f}" for p in PROVIDERS) + " |")
     lines += ["", "## Cold process (start, load PEM, decrypt one message, exit)", "",
               "| implementation | median ms | peak RSS MB |", "|---|---:|---:|"]
     for name, c in r["cold"].items():
@@ -180,7 +212,7 @@ def render(r):
         linear[p] = b > 0 and 0.5 <= a / b <= 2.0
         lines.append(f"| {p} | {fmt_ms(t1)} | {fmt_ms(t10)} | {fmt_ms(t100)} | {a:.1f} µs | {b:.1f} µs |")
     z = r["zip_bytes"]
-    lines += ["", f"arm64 Lambda zip: {f'{z / 1e6:.2f} MB' if z else 'not built in this run'}", "", "## Targets", "",
+    lines += ["", f"arm64 Lambda zip: {f'{z / 1e6:.2f} MB' if z else 'no size'} ({r['zip_note']})", "", "## Targets", "",
               "| target | figure | met |", "|---|---|---|"]
     aws = r["warm"]["esdk-message (aws-lc)"]["median_us"]
     rc = r["warm"]["esdk-message (rustcrypto)"]["median_us"]

@@ -4,11 +4,13 @@
 //! bench warm  --provider P --key PEM --key-id ID --message FILE --iterations N
 //! bench floor --provider P --key PEM --message FILE --iterations N
 //! bench cold  --provider P --key PEM --key-id ID --message FILE
+//! bench steps --provider P --key PEM --key-id ID --message FILE --iterations N
 //! bench make  --public PEM --key-id ID --bytes N --frame-length L --out FILE
 //! ```
 //! `warm` times whole decrypts with the key already loaded; `floor` times one RSA-OAEP-SHA512
 //! private operation plus one ECDSA verification (the irreducible work of a decrypt);
-//! `cold` loads the PEM key and decrypts once (the process is timed from outside).
+//! `cold` loads the PEM key and decrypts once (the process is timed from outside);
+//! `steps` times each step of a decrypt on its own (a one-frame, version-1 signed message).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
@@ -150,9 +152,95 @@ fn main() {
             }
             println!(r#"{{"floor": {}, "rsa": {}, "ecdsa": {}}}"#, stats(both), stats(rsa_only), stats(ecdsa_only));
         }
+        "steps" => steps(&args),
         _ => {
-            eprintln!("usage: bench warm|floor|cold|make ... (see the source header)");
+            eprintln!("usage: bench warm|floor|cold|steps|make ... (see the source header)");
             std::process::exit(2);
         }
     }
+}
+
+/// Times each step of a decrypt separately, interleaved in one loop so that they share the
+/// machine's noise, beside a whole decrypt of the same message. Every step does its real work
+/// on the real message and checks its result, so a wrong offset fails rather than times nothing.
+fn steps(args: &[String]) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    let p = provider(args);
+    let raw = std::fs::read(need(args, "--message")).expect("message");
+    let text = STANDARD.encode(&raw); // what Connect hands the Lambda
+    let pem = std::fs::read_to_string(need(args, "--key")).expect("key");
+    let keyring = RawRsaKeyring::connect_private(p, &need(args, "--key-id"), &pem).expect("key loads");
+    let der = key::private_key_from_pem(&pem).expect("pem");
+    let rsa = p.rsa_private_key(der.as_bytes()).expect("rsa key");
+
+    let m = Message::parse(&raw, 1).expect("parses");
+    let h = &m.header;
+    assert!(h.version == 1 && m.frame_count() == 1, "steps needs a one-frame version-1 message");
+    let suite_id = h.suite.id.0.to_be_bytes();
+    let hash = match h.suite.kdf {
+        esdk_message::Kdf::Hkdf(hash) => hash,
+        _ => panic!("steps needs an HKDF suite"),
+    };
+    // Version 1 header authentication: IV (12) and tag (16) close the header.
+    let header_len = m.header_len();
+    let (authenticated, auth) = raw[..header_len].split_at(header_len - 28);
+    let (auth_iv, auth_tag) = auth.split_at(12);
+    // The final frame: end marker (4), sequence (4), IV (12), length (4), ciphertext, tag (16).
+    let body = &raw[header_len..];
+    let frame_iv = &body[8..20];
+    let ct_len = u32::from_be_bytes(body[20..24].try_into().unwrap()) as usize;
+    let frame_ct = &body[24..24 + ct_len];
+    let frame_tag = &body[24 + ct_len..24 + ct_len + 16];
+    let mut frame_aad = h.message_id.to_vec();
+    frame_aad.extend_from_slice(b"AWSKMSEncryptionClient Final Frame");
+    frame_aad.extend_from_slice(&1u32.to_be_bytes());
+    frame_aad.extend_from_slice(&(ct_len as u64).to_be_bytes());
+    let signature = m.signature().expect("signed");
+    let signed = &raw[..raw.len() - signature.len() - 2];
+    let encoded_point = h.signing_public_key().expect("signed");
+    let edk = h.encrypted_data_keys[0].ciphertext;
+
+    let keyrings: [&dyn Keyring; 1] = [&keyring];
+    let options = DecryptOptions::connect();
+    let names = ["base64", "parse", "rsa", "hkdf", "gcm_key", "gcm_header", "gcm_frame", "ecdsa", "whole"];
+    let n: usize = arg(args, "--iterations").map_or(200, |v| v.parse().expect("iterations"));
+    let warmup = n.div_ceil(10);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); names.len()];
+    let mut content_key = zeroize::Zeroizing::new(vec![0u8; h.suite.key_len]);
+    let mut frame = vec![0u8; ct_len];
+    for i in 0..n + warmup {
+        let mut t = [Instant::now(); 10];
+        let decoded = esdk_message::decode_input(text.as_bytes()).expect("base64");
+        t[1] = Instant::now();
+        let parsed = Message::parse(&decoded, 1).expect("parses");
+        t[2] = Instant::now();
+        let data_key = rsa.decrypt(CONNECT_PADDING, edk).expect("rsa");
+        t[3] = Instant::now();
+        p.hkdf(hash, &[], &data_key, &[&suite_id, h.message_id], &mut content_key).expect("hkdf");
+        t[4] = Instant::now();
+        let gcm = p.aes_gcm(&content_key).expect("gcm key");
+        t[5] = Instant::now();
+        gcm.open(auth_iv, authenticated, &mut [], auth_tag).expect("header tag");
+        t[6] = Instant::now();
+        frame.copy_from_slice(frame_ct);
+        gcm.open(frame_iv, &frame_aad, &mut frame, frame_tag).expect("frame tag");
+        t[7] = Instant::now();
+        let point = STANDARD.decode(encoded_point).expect("point");
+        p.ecdsa_verify(esdk_message::Curve::P384, &point, signed, signature).expect("verifies");
+        t[8] = Instant::now();
+        let whole = decrypt(p, &keyrings, &raw, &options).expect("decrypts");
+        t[9] = Instant::now();
+        assert_eq!(decoded.len(), raw.len());
+        assert_eq!(parsed.header_len(), header_len);
+        assert_eq!(whole.plaintext.expose(), frame.as_slice());
+        if i >= warmup {
+            for (k, s) in samples.iter_mut().enumerate() {
+                s.push((t[k + 1] - t[k]).as_secs_f64() * 1e6);
+            }
+        }
+    }
+    let fields: Vec<String> = names.iter().zip(samples).map(|(name, s)| format!(r#""{name}": {}"#, stats(s))).collect();
+    println!("{{{}}}", fields.join(", "));
 }
