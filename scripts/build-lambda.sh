@@ -16,7 +16,7 @@ cd "$repo"
 export PATH="$repo/.venv/bin:$PATH"
 
 package=secure-ivr-lambda
-zip="$repo/target/lambda/bootstrap/bootstrap.zip"
+zip="${CARGO_TARGET_DIR:-$repo/target}/lambda/bootstrap/bootstrap.zip"
 # What provided.al2023 provides: glibc 2.34 and its companion libraries, nothing else.
 al2023_glibc=2.34
 allowed_needed='^(libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|ld-linux-aarch64\.so\.1)$'
