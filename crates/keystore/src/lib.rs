@@ -3,18 +3,22 @@
 #![warn(missing_docs, clippy::indexing_slicing)]
 
 mod error;
+mod limits;
 mod name;
 mod pem;
 mod source;
+#[cfg(feature = "ssm")]
 mod ssm;
 mod store;
 
 pub use error::KeyStoreError;
+pub use limits::SsmLimits;
 pub use name::{
     DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, PENDING_LEVEL, key_id_from_parameter_name, normalize_prefix,
     parameter_name, validate_key_id,
 };
 pub use pem::{MIN_RSA_BITS, parse_private_key, validate_private_key_pem};
 pub use source::{BoxFuture, FetchError, ParameterSource, SecretValue};
-pub use ssm::{SsmLimits, SsmParameterSource, client as ssm_client};
+#[cfg(feature = "ssm")]
+pub use ssm::{SsmParameterSource, client as ssm_client};
 pub use store::{CacheStatus, CachedKey, KeyStore, KeyStoreConfig};

@@ -10,41 +10,8 @@ use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use zeroize::Zeroizing;
 
+use crate::limits::SsmLimits;
 use crate::source::{BoxFuture, FetchError, ParameterSource, SecretValue};
-
-/// Timeouts and retries for the SSM client. The defaults keep the worst case (every attempt
-/// timing out, plus backoff) under [`SsmLimits::DEFAULT_OPERATION_TIMEOUT`], well inside
-/// Amazon Connect's 8 s Lambda limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SsmLimits {
-    /// TCP (and TLS) connect timeout per attempt.
-    pub connect_timeout: Duration,
-    /// Time to wait for response bytes per attempt.
-    pub read_timeout: Duration,
-    /// Whole attempt (connect, send, read) timeout.
-    pub attempt_timeout: Duration,
-    /// Whole operation, all attempts and backoff: the hard upper bound of one fetch.
-    pub operation_timeout: Duration,
-    /// Attempts including the first (1 = no retry).
-    pub max_attempts: u32,
-}
-
-impl SsmLimits {
-    /// Default hard bound of one fetch.
-    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(3000);
-}
-
-impl Default for SsmLimits {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_millis(500),
-            read_timeout: Duration::from_millis(1000),
-            attempt_timeout: Duration::from_millis(1200),
-            operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
-            max_attempts: 3,
-        }
-    }
-}
 
 impl SsmLimits {
     /// The SDK timeout configuration.

@@ -1,7 +1,8 @@
 //! The Lambda's own cold path, for `scripts/bench.sh`: one process that reads the PEM key as SSM
 //! would return it, builds the key store and configuration as `main` does, and answers one
 //! Connect event through the real handler. SSM itself is replaced by an in-memory source so the
-//! figure is the code's, not the network's.
+//! figure is the code's, not the network's. `scripts/bench.sh` builds it with
+//! `--no-default-features`: nothing here calls AWS, so the SDK and runtime client are left out.
 //!
 //! ```text
 //! cold-path --key PEM --key-id ID --message FILE
