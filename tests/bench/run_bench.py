@@ -77,6 +77,11 @@ def make_message(path, nbytes):
     )
 
 
+def short(name):
+    """'esdk-message (aws-lc)' -> 'aws-lc', 'Lambda code path (aws-lc)' -> 'Lambda code path'."""
+    return name.replace("esdk-message (", "").replace(" (aws-lc)", "").rstrip(")")
+
+
 def fmt_ms(us):
     return f"{us / 1000:.3f}"
 
@@ -216,14 +221,15 @@ def render(r):
               "| target | figure | met |", "|---|---|---|"]
     aws = r["warm"]["esdk-message (aws-lc)"]["median_us"]
     rc = r["warm"]["esdk-message (rustcrypto)"]["median_us"]
-    cold_best = min(c["median_ms"] for n, c in r["cold"].items() if n.startswith("esdk") or n.startswith("Lambda"))
-    rss_best = min(c["peak_rss_mb"] for n, c in r["cold"].items() if n.startswith("esdk") or n.startswith("Lambda"))
+    ours_cold = {n: c for n, c in r["cold"].items() if n.startswith("esdk") or n.startswith("Lambda")}
+    cold_fig = ", ".join(f"{short(n)} {c['median_ms']:.1f}" for n, c in ours_cold.items())
+    rss_fig = ", ".join(f"{short(n)} {c['peak_rss_mb']:.1f}" for n, c in ours_cold.items())
     targets = [
         ("aws-lc warm ≤ 1.2× its floor", f"{aws / floor['aws-lc']:.2f}×", aws <= 1.2 * floor["aws-lc"]),
         ("aws-lc warm faster than Python", f"{aws / 1000:.3f} vs {py / 1000:.3f} ms", aws < py),
         ("rustcrypto warm ≤ 1.1× its floor", f"{rc / floor['rustcrypto']:.2f}×", rc <= 1.1 * floor["rustcrypto"]),
-        ("cold process ≤ 20 ms (best of ours)", f"{cold_best:.1f} ms", cold_best <= 20),
-        ("peak RSS ≤ 16 MB (best of ours)", f"{rss_best:.1f} MB", rss_best <= 16),
+        ("cold process ≤ 20 ms (each of ours)", f"{cold_fig} ms", all(c["median_ms"] <= 20 for c in ours_cold.values())),
+        ("peak RSS ≤ 16 MB (each of ours)", f"{rss_fig} MB", all(c["peak_rss_mb"] <= 16 for c in ours_cold.values())),
         ("arm64 zip ≤ 3 MB", f"{z / 1e6:.2f} MB" if z else "not built", bool(z) and z <= 3e6),
         ("linear in frames", ", ".join(f"{p}: {'yes' if v else 'no'}" for p, v in linear.items()), all(linear.values())),
     ]
