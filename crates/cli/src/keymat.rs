@@ -119,6 +119,16 @@ pub struct PrivateFacts {
 pub fn private_facts(text: &str) -> Result<PrivateFacts> {
     let der =
         esdk_message::key::private_key_from_pem(text).map_err(|e| crate::error::esdk("reading the private key", e))?;
+    // Read from the DER before the backend sees the key: aws-lc refuses small keys with a generic
+    // error, and the operator needs to read "too small".
+    if let Ok(bits) = esdk_message::key::rsa_private_key_bits(&der)
+        && bits < keystore::MIN_RSA_BITS
+    {
+        return Err(CliError::input(
+            format!("the private key is too small: {}", too_small(bits)),
+            "generate a new key with `secure-ivr keygen` (RSA-4096) and rotate to it",
+        ));
+    }
     let pair = KeyPair::from_pkcs8(der.as_bytes()).map_err(|_| {
         CliError::input(
             "the private key PEM does not hold a usable RSA key",
@@ -133,6 +143,18 @@ pub fn private_facts(text: &str) -> Result<PrivateFacts> {
         .to_vec();
     let bits = u32::try_from(pair.public_modulus_len() * 8).unwrap_or(0);
     Ok(PrivateFacts { fingerprint: fingerprint_spki(&spki), bits })
+}
+
+/// The RSA modulus size of a PEM private key, read from its DER without a backend; `None` if the
+/// text is not a PEM RSA private key.
+pub fn private_key_bits(text: &str) -> Option<usize> {
+    let der = esdk_message::key::private_key_from_pem(text).ok()?;
+    esdk_message::key::rsa_private_key_bits(&der).ok()
+}
+
+/// The shared wording of a too-small key.
+pub fn too_small(bits: usize) -> String {
+    format!("{bits} bits; at least {} required", keystore::MIN_RSA_BITS)
 }
 
 fn parse_subject(subject: &str) -> Result<rcgen::DistinguishedName> {

@@ -11,6 +11,9 @@ use common::{
 const REGION: &str = "us-east-1";
 
 /// Points every service at moto; Connect/CloudTrail at their fakes when given.
+/// A well-formed RSA-1024 key, below the minimum (shared with the Lambda tests).
+const WEAK_1024: &str = include_str!("../../lambda/tests/data/test-only-weak-1024.pem");
+
 fn cli(moto: &str, prefix: &str, connect: Option<&str>, cloudtrail: Option<&str>) -> Command {
     let mut c = bin_with_creds();
     c.env("AWS_ENDPOINT_URL", moto).env("AWS_REGION", REGION).env("SECURE_IVR_PREFIX", prefix);
@@ -145,6 +148,24 @@ fn pending_key_lifecycle_in_ssm() {
     let o = run(c, None);
     assert_code(&o, 9);
     assert!(out(&o).contains("key key-2"));
+
+    // A well-formed but too small key is named by its size, not called malformed.
+    moto_ssm(
+        &m,
+        REGION,
+        "PutParameter",
+        &serde_json::json!({"Name": format!("{prefix}key-2"), "Value": WEAK_1024, "Type": "SecureString", "Overwrite": true}),
+    );
+    let mut c = cli(&m, &prefix, None, None);
+    c.args(["--output", "json", "check"]);
+    let o = run(c, None);
+    assert_code(&o, 9);
+    let v = json(&o);
+    let rows = v["checks"].as_array().expect("checks");
+    let row = rows.iter().find(|r| r["check"] == "key key-2 size").unwrap_or_else(|| panic!("no size row: {v}"));
+    assert_eq!(row["status"], "fail");
+    assert_eq!(row["detail"], "1024 bits; at least 2048 required");
+    assert!(!out(&o).contains("PRIVATE KEY"), "key material in the output");
 }
 
 #[test]

@@ -106,19 +106,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         match store::get_private(&ssm, &s.name, &aws.region()).await {
             Err(e) => add(format!("key {label} readable"), "fail", e.message),
             Ok(fetched) => match keymat::private_facts(&fetched.pem) {
-                Err(e) => add(
-                    format!("key {label} well-formed"),
-                    "fail",
-                    format!("{} ({})", e.message, e.hint.unwrap_or_default()),
-                ),
-                Ok(facts) => {
-                    if usize::try_from(facts.bits).unwrap_or(0) < keystore::MIN_RSA_BITS {
-                        add(
-                            format!("key {label} size"),
-                            "fail",
-                            format!("{} bits; at least {} required", facts.bits, keystore::MIN_RSA_BITS),
-                        );
+                Err(e) => match keymat::private_key_bits(&fetched.pem) {
+                    Some(bits) if bits < keystore::MIN_RSA_BITS => {
+                        add(format!("key {label} size"), "fail", keymat::too_small(bits));
                     }
+                    _ => add(
+                        format!("key {label} well-formed"),
+                        "fail",
+                        format!("{} ({})", e.message, e.hint.unwrap_or_default()),
+                    ),
+                },
+                Ok(facts) => {
                     if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != facts.fingerprint) {
                         add(
                             format!("key {label} fingerprint"),
