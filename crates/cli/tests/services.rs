@@ -169,6 +169,43 @@ fn pending_key_lifecycle_in_ssm() {
 }
 
 #[test]
+fn named_profile_supplies_region_and_credentials() {
+    let Some(m) = moto("named_profile_supplies_region_and_credentials") else { return };
+    let prefix = unique_prefix("profile");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&config, format!("[default]\nregion = eu-west-2\n\n[profile auditor]\nregion = {REGION}\n"))
+        .expect("config");
+    std::fs::write(
+        &credentials,
+        "[auditor]\naws_access_key_id = AKIDPROFILETEST\naws_secret_access_key = profile-secret\n",
+    )
+    .expect("credentials");
+    // No region and no credentials in the environment: both can only come from the profile.
+    let with_files = |profile: &str| {
+        let mut c = common::bin();
+        c.env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_ENDPOINT_URL", &m)
+            .env("SECURE_IVR_PREFIX", &prefix)
+            .args(["--profile", profile, "--output", "json", "list"]);
+        c
+    };
+    let o = run(with_files("auditor"), None);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["region"], REGION, "the region is the profile's, not the default's");
+
+    // The default profile has a region but no credentials; an unknown profile has neither.
+    let o = run(with_files("default"), None);
+    assert_code(&o, 3);
+    assert!(err(&o).contains("credentials"), "{}", err(&o));
+    let o = run(with_files("no-such-profile"), None);
+    assert_code(&o, 3);
+    assert!(!err(&o).contains("profile-secret"), "a secret from the credentials file in an error");
+}
+
+#[test]
 fn connect_rotation_within_the_two_key_limit() {
     let Some(m) = moto("connect_rotation_within_the_two_key_limit") else { return };
     let prefix = unique_prefix("rotate");
