@@ -239,20 +239,28 @@ def render(r):
 
 
 def svg(r):
-    rows = list(r["warm"].items())
-    top = max(s["median_us"] for _, s in rows) or 1
-    width, bar_h, gap, left = 720, 26, 12, 250
-    height = 40 + len(rows) * (bar_h + gap) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
-             f'<text x="10" y="22" font-weight="bold">Warm decrypt, median ms (lower is better){" — SMOKE" if r["smoke"] else ""}</text>']
-    for i, (name, s) in enumerate(rows):
-        y = 40 + i * (bar_h + gap)
-        w = (width - left - 90) * s["median_us"] / top
-        parts.append(f'<text x="10" y="{y + 17}">{name}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#4a7ab5"/>')
-        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 17}">{s["median_us"] / 1000:.2f}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    """Two bar panels, warm decrypt and cold process, each scaled to its own slowest bar."""
+    smoke = " — SMOKE RUN, not a measurement" if r["smoke"] else ""
+    panels = [
+        ("Warm decrypt, median ms (key loaded; lower is better)", [(n, s["median_us"] / 1000) for n, s in r["warm"].items()]),
+        ("Cold process, median ms (start, load key, decrypt once, exit)", [(n, c["median_ms"]) for n, c in r["cold"].items()]),
+    ]
+    width, bar_h, gap, left = 760, 24, 10, 250
+    parts, y = [], 10
+    for title, rows in panels:
+        top = max((v for _, v in rows), default=1) or 1
+        parts.append(f'<text x="10" y="{y + 16}" font-weight="bold">{title}{smoke}</text>')
+        y += 30
+        for name, v in rows:
+            w = (width - left - 90) * v / top
+            parts.append(f'<text x="10" y="{y + 16}">{name}</text>')
+            parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#4a7ab5"/>')
+            parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}">{v:.2f}</text>')
+            y += bar_h + gap
+        y += 16
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif" '
+            f'font-size="13"><rect width="100%" height="100%" fill="white"/>')
+    return "\n".join([head, *parts, "</svg>"]) + "\n"
 
 
 if __name__ == "__main__":
