@@ -16,6 +16,11 @@ export SECURE_IVR_SKIP_LOG="$root/target/test-skips.log"
 # Everything the script installs must be there; a test that finds it missing fails, not skips.
 export SECURE_IVR_REQUIRE_SERVICES=1
 export CARGO_TERM_COLOR=never
+# One clean build, nothing to reuse: incremental state would only cost disk (~1 GB) and time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Disk is the resource CI has run out of: say what there was, and what the run used.
+disk_free() { df -Pk "$root" | awk 'NR==2 {printf "%.1f GB", $4/1048576}'; }
+echo "disk: $(disk_free) free at start" >&2
 
 # Each prints "N passed, N failed" last; a missing line counts as one failure.
 # (Output goes to the inherited stderr; `tee /dev/stderr` would reopen, and truncate, a log file.)
@@ -149,6 +154,7 @@ skipped=$((skipped + test_skips))
 # A test that skipped its check still reported "passed" to the runner: count it as skipped.
 passed=$((passed - test_skips))
 
+echo "disk: $(disk_free) free at the end; target/ holds $(du -sh "$root/target" 2>/dev/null | cut -f1)" >&2
 echo
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
