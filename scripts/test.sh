@@ -21,6 +21,10 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Disk is the resource CI has run out of: say what there was, and what the run used.
 disk_free() { df -Pk "$root" | awk 'NR==2 {printf "%.1f GB", $4/1048576}'; }
 echo "disk: $(disk_free) free at start" >&2
+# A clean run peaks at about 5.5 GB under target/ (debug, release, arm64 and the pinned tools).
+if [ "$(df -Pk "$root" | awk 'NR==2 {print $4}')" -lt $((7 * 1048576)) ]; then
+    echo "WARNING: less than 7 GB free; a clean run needs about 5.5 GB and may fail with 'No space left on device'" >&2
+fi
 
 # Each prints "N passed, N failed" last; a missing line counts as one failure.
 # (Output goes to the inherited stderr; `tee /dev/stderr` would reopen, and truncate, a log file.)
