@@ -21,7 +21,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Disk is the resource CI has run out of: say what there was, and what the run used.
 disk_free() { df -Pk "$root" | awk 'NR==2 {printf "%.1f GB", $4/1048576}'; }
 echo "disk: $(disk_free) free at start" >&2
-# A clean run peaks at about 5.5 GB under target/ (debug, release, arm64 and the pinned tools).
+# A clean run peaks at about 5.5 GB under target/ (the debug, release and arm64 builds).
 if [ "$(df -Pk "$root" | awk 'NR==2 {print $4}')" -lt $((7 * 1048576)) ]; then
     echo "WARNING: less than 7 GB free; a clean run needs about 5.5 GB and may fail with 'No space left on device'" >&2
 fi
@@ -158,7 +158,7 @@ skipped=$((skipped + test_skips))
 # A test that skipped its check still reported "passed" to the runner: count it as skipped.
 passed=$((passed - test_skips))
 
-echo "disk: $(disk_free) free at the end; target/ holds $(du -sh "$root/target" 2>/dev/null | cut -f1)" >&2
+echo "disk: $(disk_free) free at the end; target/ holds $(du -sh "${CARGO_TARGET_DIR:-$root/target}" 2>/dev/null | cut -f1)" >&2
 echo
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
