@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
-# Deploy Secure IVR to a real AWS account with the AWS CLI: upload the arm64 zip to S3 under a
-# content-addressed key, deploy cloudformation/secure-ivr.yaml, print the stack outputs and the
-# commands that come next (keygen, flow).
+# Deploy Secure IVR to an AWS account with the AWS CLI: upload the arm64 zip to S3 under a
+# content-addressed key, create a CloudFormation change set for cloudformation/secure-ivr.yaml,
+# execute it, wait, and print the stack outputs and the commands that come next.
 #
 #   scripts/deploy.sh --bucket BUCKET --instance-arn ARN [options]
 #
 # Required:
-#   --bucket NAME          S3 bucket for the function zip (in this account; checked with
-#                          --expected-bucket-owner)
+#   --bucket NAME          S3 bucket for the function zip, owned by this account (every S3
+#                          call sends --expected-bucket-owner, so S3 refuses another's bucket)
 #   --instance-arn ARN     Amazon Connect instance ARN (same account and Region)
 # Options:
 #   --stack-name NAME      CloudFormation stack (default: secure-ivr)
 #   --region REGION        AWS Region (default: the instance ARN's Region, which it must be)
 #   --profile NAME         AWS CLI profile
-#   --zip PATH             function zip (default: target/lambda/bootstrap/bootstrap.zip)
+#   --zip PATH             function zip (default: cargo's target directory
+#                          /lambda/bootstrap/bootstrap.zip, as scripts/build-lambda.sh makes it)
 #   --build                run scripts/build-lambda.sh first
 #   --s3-prefix PREFIX     key prefix in the bucket (default: secure-ivr)
 #   --key-path PATH        SSM path of the private keys (default: /connect/secure-ivr/keys)
 #   --alert-email EMAIL    subscribe EMAIL to key access alerts and alarms
 #   --param KEY=VALUE      any other template parameter (repeatable), e.g. --param WarmKeyCache=true
-#   --dry-run              print the AWS CLI commands instead of running them
+#   --no-execute           stop after creating the change set (review it, then execute it)
 #   -h, --help             this help
+#
+# On an update, template parameters not given keep their previous values. Each step that fails
+# says which step it was (credentials, bucket, upload, change set, execute, wait) and what to run.
+# Needs: bash 3.2 or later, the AWS CLI (v1 or v2), and cargo only when --zip is not given.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 template="$repo/cloudformation/secure-ivr.yaml"
+# shellcheck source=lib/portable.sh
+source "$repo/scripts/lib/portable.sh"
 
 log() { printf 'deploy: %s\n' "$*" >&2; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 die() { log "ERROR: $*"; exit 1; }
 
-bucket="" instance_arn="" stack="secure-ivr" region="" profile="" zip="$repo/target/lambda/bootstrap/bootstrap.zip"
-build=0 s3_prefix="secure-ivr" key_path="/connect/secure-ivr/keys" alert_email="" dry_run=0
-extra_params=()
+bucket="" instance_arn="" stack="secure-ivr" region="" profile="" zip=""
+build=0 s3_prefix="secure-ivr" key_path="/connect/secure-ivr/keys" alert_email="" execute=1
+# Newline-separated KEY=VALUE lines: a plain string, so an empty list needs no "${arr[@]}"
+# (which bash 3.2 calls unbound under set -u).
+extra_params=""
 
 need_value() { [[ $# -ge 2 && -n "$2" && "$2" != --* ]] || { log "$1 needs a value"; usage >&2; exit 2; }; }
 while [[ $# -gt 0 ]]; do
@@ -47,99 +56,259 @@ while [[ $# -gt 0 ]]; do
         --s3-prefix) need_value "$@"; s3_prefix="${2%/}"; shift 2 ;;
         --key-path) need_value "$@"; key_path="${2%/}"; shift 2 ;;
         --alert-email) need_value "$@"; alert_email="$2"; shift 2 ;;
-        --param) need_value "$@"; [[ "$2" == ?*=* ]] || die "--param wants KEY=VALUE, got '$2'"; extra_params+=("$2"); shift 2 ;;
-        --dry-run) dry_run=1; shift ;;
+        --param)
+            need_value "$@"
+            [[ "$2" == [A-Za-z]*=* && "$2" != *$'\n'* ]] || { log "--param wants KEY=VALUE, got '$2'"; exit 2; }
+            extra_params="$extra_params$2"$'\n'
+            shift 2
+            ;;
+        --no-execute) execute=0; shift ;;
+        --dry-run) log "--dry-run is gone: it printed commands that were never tried. Use --no-execute to create and review the change set without applying it."; exit 2 ;;
         -h | --help) usage; exit 0 ;;
         *) log "unknown argument: $1"; usage >&2; exit 2 ;;
     esac
 done
 
-missing=()
-[[ -n "$bucket" ]] || missing+=(--bucket)
-[[ -n "$instance_arn" ]] || missing+=(--instance-arn)
-if [[ ${#missing[@]} -gt 0 ]]; then
-    log "missing required ${missing[*]}"
+# ---------------------------------------------------------------- arguments, before any AWS call
+missing=""
+[[ -n "$bucket" ]] || missing="$missing --bucket"
+[[ -n "$instance_arn" ]] || missing="$missing --instance-arn"
+if [[ -n "$missing" ]]; then
+    log "missing required$missing"
     usage >&2
     exit 2
 fi
-[[ "$instance_arn" =~ ^arn:aws[a-z-]*:connect:([a-z0-9-]+):([0-9]{12}):instance/([0-9a-f-]{36})$ ]] ||
-    die "--instance-arn '$instance_arn' is not an Amazon Connect instance ARN (arn:aws:connect:REGION:ACCOUNT:instance/ID)"
+arn_re='^arn:aws[a-z-]*:connect:([a-z0-9-]+):([0-9]{12}):instance/([0-9a-f-]{36})$'
+[[ "$instance_arn" =~ $arn_re ]] ||
+    die "--instance-arn '$instance_arn' is not an Amazon Connect instance ARN (arn:aws:connect:REGION:ACCOUNT:instance/ID; the Connect console shows it under the instance's overview)"
 arn_region="${BASH_REMATCH[1]}" arn_account="${BASH_REMATCH[2]}" instance_id="${BASH_REMATCH[3]}"
 [[ -n "$region" ]] || region="$arn_region"
 [[ "$region" == "$arn_region" ]] ||
     die "the instance is in $arn_region but --region is $region: Connect only invokes functions in its own Region"
-
-aws_args=(--region "$region")
-[[ -z "$profile" ]] || aws_args+=(--profile "$profile")
-
-run() {
-    if [[ $dry_run -eq 1 ]]; then
-        printf '+'; printf ' %q' "$@"; printf '\n'
-    else
-        "$@"
-    fi
-}
-
-if [[ $dry_run -eq 0 ]]; then
-    command -v aws >/dev/null || die "the AWS CLI (aws) is not installed: https://docs.aws.amazon.com/cli/"
-    account=$(aws "${aws_args[@]}" sts get-caller-identity --query Account --output text) ||
-        die "no AWS credentials: run 'aws sso login' or pass --profile"
-    [[ "$account" == "$arn_account" ]] ||
-        die "credentials are for account $account but the instance is in $arn_account"
-else
-    account="$arn_account"
-fi
+bucket_re='^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
+[[ "$bucket" =~ $bucket_re ]] ||
+    die "--bucket '$bucket' is not an S3 bucket name (3-63 characters: lowercase letters, digits, '.', '-')"
+stack_re='^[A-Za-z][A-Za-z0-9-]{0,127}$'
+[[ "$stack" =~ $stack_re ]] || die "--stack-name '$stack' is not a CloudFormation stack name (a letter, then letters, digits, '-')"
+[[ -f "$template" ]] || die "no template at $template"
 
 if [[ $build -eq 1 ]]; then
-    run bash "$repo/scripts/build-lambda.sh"
+    log "building the arm64 zip (scripts/build-lambda.sh)"
+    bash "$repo/scripts/build-lambda.sh" >&2 || die "scripts/build-lambda.sh failed (its output is above)"
 fi
-if [[ $dry_run -eq 0 ]]; then
-    [[ -s "$zip" ]] || die "no zip at $zip: run scripts/build-lambda.sh (or pass --build / --zip)"
-    digest=$(sha256sum "$zip" | cut -c1-16)
-else
-    digest="DIGEST"
+if [[ -z "$zip" ]]; then
+    # shellcheck source=lib/cargo.sh
+    source "$repo/scripts/lib/cargo.sh"
+    target_dir="$(cd "$repo" && cargo_target_dir)" || die "could not find cargo's target directory: pass --zip PATH"
+    zip="$target_dir/lambda/bootstrap/bootstrap.zip"
 fi
-# A key that changes with the content makes CloudFormation update the code, and never replaces
-# an artifact a running stack points to.
-key="$s3_prefix/bootstrap-$digest.zip"
+[[ -f "$zip" && -s "$zip" ]] || die "no zip at $zip: run scripts/build-lambda.sh (or pass --build, or --zip PATH)"
+[[ "$(head -c 2 "$zip")" == PK ]] || die "$zip is not a zip file (build it with scripts/build-lambda.sh)"
 
-log "uploading ${zip#"$repo"/} to s3://$bucket/$key"
-run aws "${aws_args[@]}" s3 cp "$zip" "s3://$bucket/$key" --expected-bucket-owner "$account" --only-show-errors
+command -v aws >/dev/null 2>&1 ||
+    die "the AWS CLI (aws) is not on PATH: install it (https://docs.aws.amazon.com/cli/), then run this again"
 
-params=("ConnectInstanceArn=$instance_arn" "CodeS3Bucket=$bucket" "CodeS3Key=$key" "KeyPath=$key_path")
-[[ -z "$alert_email" ]] || params+=("AlertEmail=$alert_email")
-params+=("${extra_params[@]}")
+work="$(mktemp -d "${TMPDIR:-/tmp}/secure-ivr-deploy.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 
-log "deploying stack $stack in $region"
-run aws "${aws_args[@]}" cloudformation deploy \
-    --template-file "$template" \
-    --stack-name "$stack" \
-    --capabilities CAPABILITY_IAM \
-    --no-fail-on-empty-changeset \
-    --tags application=secure-ivr \
-    --parameter-overrides "${params[@]}"
-
-if [[ $dry_run -eq 1 ]]; then
-    function_arn="arn:aws:lambda:$region:$account:function:FUNCTION"
-    run aws "${aws_args[@]}" cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].Outputs'
-else
-    aws "${aws_args[@]}" cloudformation describe-stacks --stack-name "$stack" \
-        --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text |
-        while IFS=$'\t' read -r k v; do printf '%-20s %s\n' "$k" "$v"; done
-    function_arn=$(aws "${aws_args[@]}" cloudformation describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Outputs[?OutputKey=='FunctionArn'].OutputValue" --output text)
-fi
+# aws [args...]: the AWS CLI with --region/--profile; its stderr is kept in $work/err for the
+# error message (and also shown when DEPLOY_VERBOSE=1).
+aws_() {
+    local rc=0
+    if [[ -n "$profile" ]]; then
+        aws --region "$region" --profile "$profile" "$@" 2>"$work/err" || rc=$?
+    else
+        aws --region "$region" "$@" 2>"$work/err" || rc=$?
+    fi
+    [[ "${DEPLOY_VERBOSE:-0}" != 1 ]] || cat "$work/err" >&2
+    return "$rc"
+}
+aws_error() { tr -s '\n' ' ' <"$work/err" | sed -e 's/^ *//' -e 's/ *$//'; }
 
 profile_flag=""
 [[ -z "$profile" ]] || profile_flag=" --profile $profile"
-cat <<EOF
+
+# ---------------------------------------------------------------- 1. credentials
+log "AWS CLI: $(aws --version 2>&1 | head -1)"
+account="$(aws_ sts get-caller-identity --query Account --output text)" ||
+    die "step credentials: no usable AWS credentials ($(aws_error)). Configure them (aws configure, or aws sso login$profile_flag), or pass --profile NAME"
+[[ "$account" == "$arn_account" ]] ||
+    die "step credentials: the credentials are for account $account but the instance is in $arn_account: use credentials (--profile) of the instance's account"
+log "account $account, Region $region"
+
+# ---------------------------------------------------------------- 2. bucket
+if ! aws_ s3api head-bucket --bucket "$bucket" --expected-bucket-owner "$account" >/dev/null; then
+    err="$(aws_error)"
+    case "$err" in
+        *"(404)"* | *NoSuchBucket* | *"Not Found"*)
+            die "step bucket: bucket $bucket does not exist. Create it in this account: aws s3api create-bucket --bucket $bucket --region $region$( [[ "$region" == us-east-1 ]] || printf ' --create-bucket-configuration LocationConstraint=%s' "$region")$profile_flag" ;;
+        *"(403)"* | *Forbidden* | *AccessDenied*)
+            die "step bucket: S3 refused bucket $bucket for account $account (403): it is owned by another account, or these credentials may not s3:ListBucket it. Use a bucket account $account owns" ;;
+        *"(301)"* | *"Moved Permanently"* | *PermanentRedirect*)
+            die "step bucket: bucket $bucket is in another Region than $region: use a bucket in $region" ;;
+        *)
+            die "step bucket: could not check bucket $bucket: $err" ;;
+    esac
+fi
+
+# ---------------------------------------------------------------- 3. upload
+digest="$(sha256_hex "$zip")" || die "could not hash $zip"
+# A key that changes with the content makes CloudFormation update the code, and never replaces
+# an artifact a running stack points to.
+key="$s3_prefix/bootstrap-$(printf '%s' "$digest" | cut -c1-16).zip"
+log "uploading ${zip#"$repo"/} ($(file_size "$zip") bytes) to s3://$bucket/$key"
+aws_ s3api put-object --bucket "$bucket" --key "$key" --body "$zip" --expected-bucket-owner "$account" \
+    --content-type application/zip --metadata "sha256=$digest" >/dev/null ||
+    die "step upload: put-object to s3://$bucket/$key failed: $(aws_error)"
+
+# ---------------------------------------------------------------- 4. change set
+# The template's own parameter names and required capabilities, from CloudFormation itself.
+# shellcheck disable=SC2016 # backquotes are JMESPath literals
+aws_ cloudformation validate-template --template-body "file://$template" \
+    --query '[join(`,`, Parameters[].ParameterKey), join(`,`, Capabilities || `[]`)]' --output text >"$work/validate" ||
+    die "step change set: CloudFormation rejected the template: $(aws_error)"
+IFS=$'\t' read -r template_params capabilities <"$work/validate" || true
+[[ "$capabilities" != None ]] || capabilities=""
+
+status=""
+if status="$(aws_ cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text)"; then
+    :
+elif grep -q 'does not exist' "$work/err"; then
+    status=""
+else
+    die "step change set: could not read stack $stack: $(aws_error)"
+fi
+case "$status" in
+    "" | REVIEW_IN_PROGRESS) change_type=CREATE ;;
+    ROLLBACK_COMPLETE)
+        die "step change set: stack $stack is ROLLBACK_COMPLETE (its first creation failed and it cannot be updated). See why: aws cloudformation describe-stack-events --stack-name $stack --region $region$profile_flag; then delete it: aws cloudformation delete-stack --stack-name $stack --region $region$profile_flag, and deploy again" ;;
+    *_IN_PROGRESS)
+        die "step change set: stack $stack is busy ($status): wait until it settles (aws cloudformation wait stack-update-complete --stack-name $stack), then run this again" ;;
+    *) change_type=UPDATE ;;
+esac
+
+# Parameters as JSON (a value may hold commas, e.g. SubnetIds).
+json_str() { local s="$1"; s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; s="${s//$'\t'/\\t}"; printf '"%s"' "$s"; }
+given=""
+params_json=""
+add_param() {
+    params_json="$params_json${params_json:+,}{\"ParameterKey\":$(json_str "$1"),\"ParameterValue\":$(json_str "$2")}"
+    given="$given,$1,"
+}
+add_param ConnectInstanceArn "$instance_arn"
+add_param CodeS3Bucket "$bucket"
+add_param CodeS3Key "$key"
+add_param KeyPath "$key_path"
+[[ -z "$alert_email" ]] || add_param AlertEmail "$alert_email"
+while IFS= read -r kv; do
+    [[ -n "$kv" ]] || continue
+    name="${kv%%=*}"
+    [[ ",$template_params," == *",$name,"* ]] ||
+        die "--param $name: the template has no such parameter (it has: ${template_params//,/, })"
+    add_param "$name" "${kv#*=}"
+done <<EOF
+$extra_params
+EOF
+if [[ $change_type == UPDATE ]]; then
+    # As `aws cloudformation deploy` does: what was set before and is not given now stays.
+    # shellcheck disable=SC2016 # backquotes are JMESPath literals
+    aws_ cloudformation describe-stacks --stack-name "$stack" --query 'join(`,`, Stacks[0].Parameters[].ParameterKey)' \
+        --output text >"$work/previous" || die "step change set: could not read the parameters of stack $stack: $(aws_error)"
+    tr ',' '\n' <"$work/previous" >"$work/previous.lines"
+    while IFS= read -r name; do
+        [[ -n "$name" && "$given" != *",$name,"* && ",$template_params," == *",$name,"* ]] || continue
+        params_json="$params_json,{\"ParameterKey\":$(json_str "$name"),\"UsePreviousValue\":true}"
+    done <"$work/previous.lines"
+fi
+
+change_set="deploy-$(date -u +%Y%m%d%H%M%S)-$(printf '%s' "$digest" | cut -c1-8)"
+log "creating change set $change_set ($change_type stack $stack in $region)"
+set -- --stack-name "$stack" --change-set-name "$change_set" --change-set-type "$change_type" \
+    --template-body "file://$template" --parameters "[$params_json]" \
+    --tags Key=application,Value=secure-ivr \
+    --description "scripts/deploy.sh: s3://$bucket/$key"
+# The function's role needs CAPABILITY_IAM; any other capability the template asks for is added.
+set -- "$@" --capabilities CAPABILITY_IAM
+tr ',' '\n' <<<"$capabilities" >"$work/capabilities"
+while IFS= read -r capability; do
+    [[ -z "$capability" || "$capability" == CAPABILITY_IAM ]] || set -- "$@" "$capability"
+done <"$work/capabilities"
+aws_ cloudformation create-change-set "$@" >/dev/null ||
+    die "step change set: create-change-set failed: $(aws_error)"
+
+if ! aws_ cloudformation wait change-set-create-complete --stack-name "$stack" --change-set-name "$change_set"; then
+    reason="$(aws_ cloudformation describe-change-set --stack-name "$stack" --change-set-name "$change_set" \
+        --query StatusReason --output text 2>/dev/null || true)"
+    case "$reason" in
+        *"didn't contain changes"* | *"No updates are to be performed"*)
+            log "no changes: stack $stack already runs s3://$bucket/$key with these parameters"
+            aws_ cloudformation delete-change-set --stack-name "$stack" --change-set-name "$change_set" || true
+            execute=2 ;;
+        *)
+            die "step change set: change set $change_set failed: ${reason:-$(aws_error)}" ;;
+    esac
+fi
+if [[ $execute -ne 2 ]]; then
+    log "change set $change_set:"
+    aws_ cloudformation describe-change-set --stack-name "$stack" --change-set-name "$change_set" \
+        --query 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]' --output text |
+        while IFS=$'\t' read -r action id type replacement; do
+            printf '  %-7s %-28s %s%s\n' "$action" "$id" "$type" "$([[ "$replacement" == True ]] && echo ' (replaced)')" >&2
+        done || true
+fi
+
+if [[ $execute -eq 0 ]]; then
+    log "not executed (--no-execute). Review it in the console, or apply it with:"
+    printf '  aws cloudformation execute-change-set --stack-name %s --change-set-name %s --region %s%s\n' \
+        "$stack" "$change_set" "$region" "$profile_flag" >&2
+    exit 0
+fi
+
+# ---------------------------------------------------------------- 5. execute and wait
+failed_events() {
+    # shellcheck disable=SC2016 # backquotes are JMESPath literals
+    aws_ cloudformation describe-stack-events --stack-name "$stack" \
+        --query 'StackEvents[?ends_with(ResourceStatus, `FAILED`)].[LogicalResourceId,ResourceStatus,ResourceStatusReason]' \
+        --output text 2>/dev/null | head -n 10 | sed 's/^/  /' >&2 || true
+}
+if [[ $execute -eq 1 ]]; then
+    log "executing change set $change_set"
+    aws_ cloudformation execute-change-set --stack-name "$stack" --change-set-name "$change_set" ||
+        die "step execute: execute-change-set $change_set failed: $(aws_error). The change set is kept: aws cloudformation describe-change-set --stack-name $stack --change-set-name $change_set --region $region$profile_flag"
+    log "waiting for stack $stack (a first creation takes a few minutes)"
+    if [[ $change_type == CREATE ]]; then waiter="stack-create-complete"; else waiter="stack-update-complete"; fi
+    if ! aws_ cloudformation wait "$waiter" --stack-name "$stack"; then
+        final="$(aws_ cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].[StackStatus,StackStatusReason]' --output text 2>/dev/null || echo unknown)"
+        log "step wait: stack $stack did not reach ${waiter#stack-} ($final); the failed resources:"
+        failed_events
+        die "step wait: stack $stack failed. All events: aws cloudformation describe-stack-events --stack-name $stack --region $region$profile_flag"
+    fi
+fi
+
+# ---------------------------------------------------------------- 6. outputs
+aws_ cloudformation describe-stacks --stack-name "$stack" \
+    --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text >"$work/outputs" ||
+    die "step outputs: could not read the outputs of stack $stack: $(aws_error)"
+log "stack $stack: $(aws_ cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text || echo '?')"
+function_arn=""
+while IFS=$'\t' read -r k v; do
+    [[ -n "$k" && "$k" != None ]] || continue
+    printf '%-24s %s\n' "$k" "$v"
+    [[ "$k" != FunctionArn ]] || function_arn="$v"
+done <"$work/outputs"
+
+cat >&2 <<EOF
 
 Next:
-  1. Generate a key pair, associate it with the instance and store the private key:
-       secure-ivr keygen --instance-id $instance_id --prefix $key_path/ --region $region$profile_flag
-  2. Render the contact flow with the key ID and certificate keygen printed, then import it:
+  1. Generate a key pair under the stack's KMS key, associate it with the instance, store the private key:
+       secure-ivr keygen --stack $stack --instance-id $instance_id --region $region$profile_flag
+  2. Check that the function can read it:
+       secure-ivr check --stack $stack --region $region$profile_flag
+  3. Render the contact flow with the key ID and certificate keygen printed, then import it:
        secure-ivr flow --template flows/secure-ivr-card-capture.json --key-id KEY_ID \\
-         --certificate KEY_ID.cert.pem --lambda-arn $function_arn --out secure-ivr-flow.json
+         --certificate KEY_ID.cert.pem --lambda-arn ${function_arn:-FUNCTION_ARN} --out secure-ivr-flow.json
 EOF
-[[ -n "$alert_email" ]] && echo "  3. Confirm the alert subscription from the email AWS sent to $alert_email."
+if [[ -n "$alert_email" ]]; then
+    echo "  4. Confirm the alert subscription from the email AWS sent to $alert_email." >&2
+fi
 exit 0
