@@ -8,7 +8,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 VENV="$ROOT/.venv"
 export PATH="$VENV/bin:$PATH"   # cargo-lambda finds zig here
 PY="$VENV/bin/python"
@@ -22,6 +22,7 @@ source "$ROOT/scripts/lib/moto.sh"
 source "$ROOT/scripts/lib/lambda.sh"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lambda-e2e.XXXXXX")"
+# shellcheck disable=SC2329 # called by the EXIT trap
 cleanup() {
     lambda_watch_stop
     moto_stop
@@ -62,11 +63,15 @@ encrypt() { # plaintext outfile-base64
     "$PY" "$ROOT/tests/interop/esdk_oracle.py" encrypt --public-key "$PUBLIC" --key-id "$2" \
         --in "$WORK/pt" --out "$WORK/ct" || return 1
     rm -f "$WORK/pt"
-    base64 -w0 "$WORK/ct"
+    # No -w0: BSD base64 lacks it; strip the line breaks instead.
+    base64 <"$WORK/ct" | tr -d '\n'
 }
-CARD_CT="$(encrypt 5555555555554444 "$KEY_ID")" && EXP_CT="$(encrypt 1230 "$KEY_ID")" \
-    && UNKNOWN_CT="$(encrypt 4111111111111111 "e2e-unknown-key")" \
-    && pass "Python ESDK encrypts" || { fail "Python ESDK encrypts"; finish; }
+if CARD_CT="$(encrypt 5555555555554444 "$KEY_ID")" && EXP_CT="$(encrypt 1230 "$KEY_ID")" \
+    && UNKNOWN_CT="$(encrypt 4111111111111111 "e2e-unknown-key")"; then
+    pass "Python ESDK encrypts"
+else
+    fail "Python ESDK encrypts"; finish
+fi
 
 event() { # file params-json
     "$PY" -c 'import json,sys; print(json.dumps({"Name":"ContactFlowEvent","Details":{"ContactData":{"ContactId":"e2e-contact-0001"},"Parameters":json.loads(sys.argv[1])}}))' "$2" >"$1"
