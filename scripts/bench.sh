@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark us against the Python and Node AWS Encryption SDKs in one run, on this machine.
 #
-#   scripts/bench.sh            # full run; writes target/bench/bench.{md,json,svg}
+#   scripts/bench.sh            # full run; writes bench/bench.{md,json,svg} in cargo's target
+#                               # directory (target/ unless CARGO_TARGET_DIR or .cargo/config.toml say otherwise)
 #   scripts/bench.sh --smoke    # every step with tiny counts: checks the harness, measures nothing
 #
 # Other flags go to tests/bench/run_bench.py (--iterations N, --cold-runs N, --core N).

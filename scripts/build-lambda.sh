@@ -9,14 +9,19 @@
 #   scripts/build-lambda.sh --no-build   # check the existing zip only
 #
 # cargo-lambda and zig come from <repo>/.venv (scripts/setup-python.sh), put first on PATH.
+# The zip is <cargo's target directory>/lambda/bootstrap/bootstrap.zip (CARGO_TARGET_DIR and
+# .cargo/config.toml are honoured). The checks read the ELF with binutils (readelf, objdump).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export PATH="$repo/.venv/bin:$PATH"
+# shellcheck source=lib/cargo.sh
+source "$repo/scripts/lib/cargo.sh"
+# shellcheck source=lib/portable.sh
+source "$repo/scripts/lib/portable.sh"
 
 package=secure-ivr-lambda
-zip="${CARGO_TARGET_DIR:-$repo/target}/lambda/bootstrap/bootstrap.zip"
 # What provided.al2023 provides: glibc 2.34 and its companion libraries, nothing else.
 al2023_glibc=2.34
 allowed_needed='^(libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|ld-linux-aarch64\.so\.1)$'
@@ -42,6 +47,18 @@ finish() {
     exit 1
 }
 
+if ! target_dir="$(cargo_target_dir)"; then
+    fail "target directory: cargo metadata failed (is cargo installed?)"
+    finish
+fi
+zip="$target_dir/lambda/bootstrap/bootstrap.zip"
+for tool in readelf objdump unzip file; do
+    if ! command -v "$tool" >/dev/null; then
+        fail "tools: $tool not found (install binutils, unzip and file; on macOS: brew install binutils)"
+        finish
+    fi
+done
+
 if [[ $build -eq 1 ]]; then
     if ! command -v cargo-lambda >/dev/null; then
         log "cargo-lambda not found in $repo/.venv/bin; run scripts/setup-python.sh first"
@@ -62,7 +79,7 @@ if [[ ! -s "$zip" ]]; then
     fail "zip: $zip is missing (build with scripts/build-lambda.sh)"
     finish
 fi
-zip_bytes=$(stat -c %s "$zip")
+zip_bytes=$(file_size "$zip")
 ok "zip: ${zip#"$repo"/} ($zip_bytes bytes, $(awk -v b="$zip_bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/build-lambda.XXXXXX")"
@@ -71,7 +88,7 @@ trap 'rm -rf "$work"' EXIT
 if unzip -Z1 "$zip" | grep -qx bootstrap && unzip -q -o "$zip" bootstrap -d "$work"; then
     bin="$work/bootstrap"
     mode=$(unzip -Zl "$zip" bootstrap | awk 'NR==1 {print $1}' || true)
-    ok "layout: bootstrap at the zip root ($(stat -c %s "$bin") bytes unpacked${mode:+, $mode})"
+    ok "layout: bootstrap at the zip root ($(file_size "$bin") bytes unpacked${mode:+, $mode})"
 else
     fail "layout: no bootstrap at the root of the zip"
     finish

@@ -9,6 +9,9 @@
 #   6. `secure-ivr list`.
 # Stops everything it started, also on Ctrl-C or failure. Safe to run again: every run uses a
 # fresh moto and a fresh temporary directory.
+# The first run compiles the CLI and then the Lambda: about 10 minutes on 2 cores from a fresh
+# clone (cargo's progress is shown); later runs take about a minute. Builds go to cargo's target
+# directory (CARGO_TARGET_DIR or .cargo/config.toml are honoured).
 #
 #   scripts/demo.sh [--card DIGITS]      # default card: 4111111111111111 (a public test number)
 set -euo pipefail
@@ -19,7 +22,7 @@ card=4111111111111111
 while [ $# -gt 0 ]; do
     case "$1" in
         --card) card="${2:?--card needs digits}"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "demo: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -31,6 +34,8 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 source scripts/lib/moto.sh
 # shellcheck source=lib/lambda.sh
 source scripts/lib/lambda.sh
+# shellcheck source=lib/cargo.sh
+source scripts/lib/cargo.sh
 work="$(mktemp -d "${TMPDIR:-/tmp}/secure-ivr-demo.XXXXXX")"
 cleanup() {
     lambda_watch_stop
@@ -41,10 +46,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "1. Installing the pinned tools and building secure-ivr"
+target_dir="$(cargo_target_dir)" || { echo "demo: cannot find cargo's target directory (is cargo installed?)" >&2; exit 1; }
+cli="$target_dir/debug/secure-ivr"
+if [ ! -x "$cli" ]; then
+    echo "demo: first run: compiling the CLI, then (step 5) the Lambda, takes about 10 minutes on" \
+        "2 cores from a fresh clone; later runs take about a minute. Builds go to $target_dir." >&2
+fi
 bash scripts/setup-python.sh
 export PATH="$root/.venv/bin:$PATH" # cargo-lambda and zig
-cargo build --locked --quiet -p secure-ivr-cli
-cli="$root/target/debug/secure-ivr"
+cargo build --locked -p secure-ivr-cli
 json() { "$root/.venv/bin/python" -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])' "$1"; }
 
 say "2. Starting the local SSM (moto on 127.0.0.1)"
@@ -81,7 +91,9 @@ event "$work/timeout.json" '{"EncryptedCreditCard": "Timeout"}'
 event "$work/bad.json" "{\"EncryptedCreditCard\": \"$(cat "$work/bad.b64")\"}"
 
 say "5. The Lambda in the real runtime (cargo lambda watch); the first call waits for its build"
+echo "demo: the first run compiles the Lambda here (several minutes; cargo's progress follows)" >&2
 lambda_watch_start "$(moto_free_port)" "$work/watch.log" AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT"
+export LAMBDA_WAIT_PROGRESS=1
 show() {
     "$root/.venv/bin/python" -c '
 import json, sys

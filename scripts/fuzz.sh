@@ -19,6 +19,8 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 crate="$repo/crates/esdk-message"
+# shellcheck source=lib/cargo.sh
+source "$repo/scripts/lib/cargo.sh"
 
 log() { printf 'fuzz: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -40,15 +42,19 @@ cd "$crate"
 log "building (sanitizer: $sanitizer)"
 cargo fuzz build --sanitizer "$sanitizer" >&2 || die "cargo fuzz build failed"
 triple="$(rustc -vV | sed -n 's/^host: //p')"
+# The fuzz crate is a workspace of its own: its target directory is fuzz/target unless
+# CARGO_TARGET_DIR (or a config) says otherwise; cargo reports which.
+fuzz_target_dir="$(cargo_target_dir "$crate/fuzz/Cargo.toml")" || die "cargo metadata failed for the fuzz crate"
 corpus="fuzz/corpus/parse"
 mkdir -p "$corpus"
-"fuzz/target/$triple/release/seeds" "$corpus"
+"$fuzz_target_dir/$triple/release/seeds" "$corpus"
 cp fuzz/regressions/* "$corpus/"
 
 log "running target parse for ${seconds}s with $jobs job(s)"
 # -malloc_limit_mb: any single allocation over 64 MiB (inputs are a few KiB) is reported as a crash.
 extra=()
 if ((jobs > 1)); then extra=(-jobs="$jobs" -workers="$jobs"); fi
+# ${extra[@]+...}: an empty array expands to nothing (bash 3.2 calls "${extra[@]}" unbound under set -u).
 cargo fuzz run --sanitizer "$sanitizer" parse "$corpus" -- \
-  -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=64 -print_final_stats=1 "${extra[@]}" >&2
+  -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=64 -print_final_stats=1 ${extra[@]+"${extra[@]}"} >&2
 log "no crash in ${seconds}s"

@@ -9,6 +9,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$repo/tests/interop/node"
 stamp="$dir/node_modules/.setup-node.stamp"
 
+# shellcheck source=lib/portable.sh
+source "$repo/scripts/lib/portable.sh"
+
 log() { printf 'setup-node: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -16,7 +19,7 @@ command -v node >/dev/null || die "node not found"
 command -v npm >/dev/null || die "npm not found"
 [[ -f "$dir/package-lock.json" ]] || die "missing $dir/package-lock.json"
 
-want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1) node-$(node -p 'process.versions.node.split(".")[0]')"
+want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256_hex -) node-$(node -p 'process.versions.node.split(".")[0]')"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   log "up to date: ${dir#"$repo"/}/node_modules"

@@ -13,6 +13,9 @@ req="${2:-$repo/tests/requirements.txt}"
 stamp="$venv/.requirements.stamp"
 python="${PYTHON:-python3}"
 
+# shellcheck source=lib/portable.sh
+source "$repo/scripts/lib/portable.sh"
+
 log() { printf 'setup-python: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -21,7 +24,7 @@ command -v "$python" >/dev/null || die "$python not found"
 
 # The stamp ties the venv to both the requirements and the interpreter version
 # (a venv breaks or goes stale when either changes).
-want="$(sha256sum "$req" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
+want="$(sha256_hex "$req") $("$python" -c 'import sys; print(sys.version.split()[0])')"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
   log "up to date: $venv"

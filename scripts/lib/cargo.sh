@@ -9,16 +9,16 @@
 # --target-dir's other sources, so no script hard-codes <repo>/target. Cargo reads its config from
 # the directory it runs in: this runs it in the manifest's directory, as the scripts' builds do.
 
-_cargo_repo_root() {
-    cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd
-}
+# Resolved when sourced: BASH_SOURCE may be relative to a directory the caller later leaves.
+_CARGO_SH_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 cargo_target_dir() {
-    local manifest="${1:-$(_cargo_repo_root)/Cargo.toml}" json dir
+    local manifest="${1:-$_CARGO_SH_REPO/Cargo.toml}" json dir
     if ! command -v cargo >/dev/null 2>&1; then
         echo "cargo.sh: cargo not found on PATH (install Rust from https://rustup.rs)" >&2
         return 1
     fi
+    manifest="$(cd "$(dirname "$manifest")" && pwd)/$(basename "$manifest")" || return 1
     json="$(cd "$(dirname "$manifest")" && cargo metadata --format-version 1 --no-deps --manifest-path "$manifest")" || {
         echo "cargo.sh: 'cargo metadata' failed for $manifest" >&2
         return 1

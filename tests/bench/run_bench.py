@@ -2,7 +2,8 @@
 """Measure us and the peers in one run, on one Connect-shaped message, and report.
 
 Called by scripts/bench.sh (which installs the peers and builds our harness). Writes
-target/bench/bench.{md,json,svg} and prints the Markdown table. --smoke runs every step with tiny
+bench/bench.{md,json,svg} in cargo's target directory (target/ unless CARGO_TARGET_DIR or
+.cargo/config.toml say otherwise) and prints the Markdown table. --smoke runs every step with tiny
 counts (a check that the harness works, not a measurement).
 """
 
@@ -19,7 +20,18 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = ROOT / "crates/esdk-message/tests/data/rsa-4096-test-key.pem"
 PUBLIC = ROOT / "crates/esdk-message/tests/data/rsa-4096-test-key.pub.pem"
 KEY_ID = "bench-0000-4bd8-4a94-bfde-27eefe4f12b1"
-OURS = ROOT / "target/release/examples/bench"
+
+
+def cargo_target_dir():
+    """cargo's own answer (honours CARGO_TARGET_DIR and .cargo/config.toml), as the builds use it."""
+    out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps",
+                          "--manifest-path", str(ROOT / "Cargo.toml")],
+                         cwd=ROOT, check=True, capture_output=True, text=True)
+    return Path(json.loads(out.stdout)["target_directory"])
+
+
+TARGET = cargo_target_dir()
+OURS = TARGET / "release/examples/bench"
 PROVIDERS = ["aws-lc", "rustcrypto"]
 # The steps of one decrypt, as the harness's `steps` mode names them, in order.
 STEPS = {
@@ -92,13 +104,13 @@ def main():
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--cold-runs", type=int, default=20)
     ap.add_argument("--core", type=int, default=1)
-    ap.add_argument("--zip", default=str(ROOT / "target/lambda/bootstrap/bootstrap.zip"))
+    ap.add_argument("--zip", default=str(TARGET / "lambda/bootstrap/bootstrap.zip"))
     ap.add_argument("--zip-state", choices=["built", "existing", "failed"], default="existing",
                     help="built: by this run; existing: reported as found; failed: the build failed")
     a = ap.parse_args()
     if a.smoke:
         a.iterations, a.cold_runs = 5, 2
-    out = ROOT / "target/bench"
+    out = TARGET / "bench"
     out.mkdir(parents=True, exist_ok=True)
     card = out / "card.bin"
     make_message(card, 16)
@@ -138,7 +150,7 @@ def main():
         log(f"cold {name}")
         runs = [timed_process(pinned(cmd + key_args(card), a.core)) for _ in range(a.cold_runs)]
         r["cold"][name] = {"median_ms": statistics.median(w for w, _ in runs), "peak_rss_mb": max(m for _, m in runs)}
-    lam = ROOT / "target/release/examples/cold-path"
+    lam = TARGET / "release/examples/cold-path"
     if lam.exists():
         log("cold Lambda code path")
         runs = [timed_process(pinned([str(lam)] + key_args(card), a.core)) for _ in range(a.cold_runs)]
@@ -155,6 +167,7 @@ def main():
     (out / "bench.md").write_text(report)
     (out / "bench.svg").write_text(svg(r))
     print(report)
+    log(f"wrote {out}/bench.md, bench.json, bench.svg")
     if a.smoke:
         # The smoke run asserts the harness produced every row, not any timing.
         rows = len(r["warm"]) + len(r["floor"]) + len(r["cold"]) + sum(len(v) for v in r["frames"].values())
