@@ -8,9 +8,12 @@ Per flow: the documented shape (Version, StartAction, Actions with Identifier/Ty
 Transitions), every transition target exists, no action unreachable from StartAction, every
 retry cycle bounded by a Loop block, flow logging disabled on every path into a capture block,
 no logging-enable block between a capture block and the Lambda that receives its
-$.StoredCustomerInput, logging restored on every exit, the Lambda contract (parameters the
-Lambda reads, $.External keys it returns, all four Status branches), and the placeholders that
-`secure-ivr flow` fills (--rendered: that none remain).
+$.StoredCustomerInput, logging restored on every exit, the recording blocks (the current
+UpdateContactRecordingAndAnalyticsBehavior or the legacy UpdateContactRecordingBehavior) in
+their documented shape, recording off on every path into a capture block and up to its Lambda,
+recording resumed (after the Lambda) on every path to an agent, the Lambda contract (parameters
+the Lambda reads, $.External keys it returns, all four Status branches), and the placeholders
+that `secure-ivr flow` fills (--rendered: that none remain).
 
 One line per check, then "N passed, N failed"; exit 1 on any failure. Standard library only.
 """
@@ -42,6 +45,17 @@ FALLBACK_RESPONSE_KEYS = {"Status", "ErrorCode", "Values", "Type", "Length", "Va
                           "LengthValid"}
 TERMINAL_TYPES = {"DisconnectParticipant", "TransferContactToQueue", "TransferContactToAgent",
                   "TransferToFlow", "EndFlowExecution", "EndFlowModuleExecution"}
+# Blocks that hand the contact to an agent: agent recording should be back on before them.
+AGENT_TYPES = {"TransferContactToQueue", "TransferContactToAgent", "DequeueContactAndTransferToQueue"}
+
+# Recording blocks, from the Amazon Connect Flow language reference
+# (docs.aws.amazon.com/connect/latest/APIReference/contact-actions-updatecontactrecordingandanalyticsbehavior.html
+# and .../contact-actions-updatecontactrecordingbehavior.html). Current: one channel object
+# (VoiceBehavior or ChatBehavior), optionally ScreenRecordingBehavior; NoMatchingError and
+# ChannelMismatch "must always be defined". Legacy: RecordingBehavior (+ AnalyticsBehavior).
+RECORDING_CURRENT = "UpdateContactRecordingAndAnalyticsBehavior"
+RECORDING_LEGACY = "UpdateContactRecordingBehavior"
+PARTICIPANTS = {"Agent", "Customer"}
 
 
 def response_keys() -> tuple[set[str], str]:
@@ -76,6 +90,45 @@ def is_capture(action: dict) -> bool:
 def sends_stored_input(action: dict) -> bool:
     attrs = (action.get("Parameters") or {}).get("LambdaInvocationAttributes") or {}
     return action.get("Type") == "InvokeLambdaFunction" and STORED_INPUT in attrs.values()
+
+
+def voice_recording(action: dict) -> dict | None:
+    """The voice recording settings a recording block sets (either action), else None."""
+    p = action.get("Parameters") or {}
+    if action.get("Type") == RECORDING_CURRENT:
+        voice = p.get("VoiceBehavior")
+        rec = voice.get("VoiceRecordingBehavior") if isinstance(voice, dict) else None
+    elif action.get("Type") == RECORDING_LEGACY:
+        rec = p.get("RecordingBehavior")
+    else:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def recording_set(action: dict) -> str | None:
+    """'Disabled' when a block turns every voice recording off (no participant recorded, IVR
+    recording disabled), 'Enabled' when it sets anything else, None when it sets no voice
+    recording (another block type, or a chat or screen-recording-only block)."""
+    rec = voice_recording(action)
+    if rec is None:
+        return None
+    off = rec.get("RecordedParticipants") == [] and rec.get("IVRRecordingBehavior") == "Disabled"
+    return "Disabled" if off else "Enabled"
+
+
+def edges(action: dict) -> list[tuple[str, bool]]:
+    """(target, is_error) for every transition; an Errors target means the action failed."""
+    t = action.get("Transitions")
+    if not isinstance(t, dict):
+        return []
+    out = []
+    if isinstance(t.get("NextAction"), str) and t["NextAction"]:
+        out.append((t["NextAction"], False))
+    for key in ("Conditions", "Errors"):
+        for item in t.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("NextAction"), str) and item["NextAction"]:
+                out.append((item["NextAction"], key == "Errors"))
+    return out
 
 
 def logging_set(action: dict) -> str | None:
@@ -276,6 +329,136 @@ def check_logging_restored(f: Flow) -> list[str]:
     return problems
 
 
+def check_recording_actions(f: Flow) -> list[str]:
+    """Each recording block in its action's documented shape (a Type switched without its
+    Parameters is the likely mistake), with the errors the reference says must be defined."""
+    problems = []
+
+    def settings(where: str, rec) -> None:
+        if not isinstance(rec, dict):
+            problems.append(f"{where} is not an object")
+            return
+        parts = rec.get("RecordedParticipants")
+        if not isinstance(parts, list) or any(p not in PARTICIPANTS for p in parts) or len(set(parts)) != len(parts):
+            problems.append(f"{where}.RecordedParticipants must be a list of Agent and/or Customer (empty: off), not {parts!r}")
+        if "IVRRecordingBehavior" in rec and rec["IVRRecordingBehavior"] not in ("Enabled", "Disabled"):
+            problems.append(f"{where}.IVRRecordingBehavior must be Enabled or Disabled, not {rec['IVRRecordingBehavior']!r}")
+
+    for n, a in f.by_id.items():
+        kind, p = a.get("Type"), a.get("Parameters") or {}
+        if kind == RECORDING_CURRENT:
+            unknown = sorted(set(p) - {"ChatBehavior", "VoiceBehavior", "ScreenRecordingBehavior"})
+            if unknown:
+                problems.append(f"{n}: {RECORDING_CURRENT} has no parameter {', '.join(unknown)} "
+                                f"(RecordingBehavior/AnalyticsBehavior belong to {RECORDING_LEGACY}; use VoiceBehavior)")
+            channels = [c for c in ("ChatBehavior", "VoiceBehavior") if c in p]
+            if len(channels) > 1:
+                problems.append(f"{n}: only one of ChatBehavior and VoiceBehavior may be set")
+            if not channels and "ScreenRecordingBehavior" not in p:
+                problems.append(f"{n}: sets nothing (no VoiceBehavior, ChatBehavior or ScreenRecordingBehavior)")
+            voice = p.get("VoiceBehavior")
+            if "VoiceBehavior" in p:
+                if not isinstance(voice, dict) or not voice or set(voice) - {"VoiceRecordingBehavior", "VoiceAnalyticsBehavior"}:
+                    problems.append(f"{n}: VoiceBehavior holds VoiceRecordingBehavior and/or VoiceAnalyticsBehavior only")
+                elif "VoiceRecordingBehavior" in voice:
+                    rec = voice["VoiceRecordingBehavior"]
+                    if isinstance(rec, dict) and set(rec) - {"RecordedParticipants", "IVRRecordingBehavior"}:
+                        problems.append(f"{n}: VoiceRecordingBehavior holds RecordedParticipants and IVRRecordingBehavior only")
+                    settings(f"{n}: VoiceBehavior.VoiceRecordingBehavior", rec)
+            if "ScreenRecordingBehavior" in p:
+                screen = p["ScreenRecordingBehavior"]
+                parts = screen.get("ScreenRecordedParticipants") if isinstance(screen, dict) else None
+                if not isinstance(parts, list) or set(screen) != {"ScreenRecordedParticipants"} or set(parts) - {"Agent"}:
+                    problems.append(f"{n}: ScreenRecordingBehavior holds ScreenRecordedParticipants only, "
+                                    f"a list that can only include Agent, not {screen!r}")
+            required = {"NoMatchingError", "ChannelMismatch"} | (
+                {"InFlightRedactionConfigurationFailed"} if "ChatBehavior" in p else set())
+            declared = {e.get("ErrorType") for e in (a.get("Transitions") or {}).get("Errors") or [] if isinstance(e, dict)}
+            missing = sorted(required - declared)
+            if missing:
+                problems.append(f"{n}: {RECORDING_CURRENT} must define the error(s) {', '.join(missing)}")
+        elif kind == RECORDING_LEGACY:
+            unknown = sorted(set(p) - {"RecordingBehavior", "AnalyticsBehavior"})
+            if unknown:
+                problems.append(f"{n}: {RECORDING_LEGACY} has no parameter {', '.join(unknown)} "
+                                f"(VoiceBehavior belongs to {RECORDING_CURRENT})")
+            if "RecordingBehavior" not in p:
+                problems.append(f"{n}: {RECORDING_LEGACY} without RecordingBehavior")
+            else:
+                rec = p["RecordingBehavior"]
+                if isinstance(rec, dict) and set(rec) - {"RecordedParticipants", "ScreenRecordedParticipants", "IVRRecordingBehavior"}:
+                    problems.append(f"{n}: RecordingBehavior holds RecordedParticipants, ScreenRecordedParticipants "
+                                    "and IVRRecordingBehavior only")
+                settings(f"{n}: RecordingBehavior", rec)
+    return problems
+
+
+def recording_states(f: Flow, intended: bool):
+    """Breadth-first over (action, recording state on entry); recording is assumed on at the
+    start (the instance or an earlier flow may record). A recording block's error transitions
+    carry the state it failed to change, unless `intended` (what the flow meant to set)."""
+    start = (f.start, "Enabled")
+    parents, seen, todo = {start: None}, {start}, deque([start])
+    while todo:
+        node = todo.popleft()
+        action = f.by_id[node[0]]
+        for s, failed in edges(action):
+            after = node[1] if failed and not intended else (recording_set(action) or node[1])
+            nxt = (s, after)
+            if s in f.by_id and nxt not in seen:
+                seen.add(nxt)
+                parents[nxt] = node
+                todo.append(nxt)
+    return seen, parents
+
+
+def check_recording_off_before_capture(f: Flow) -> list[str]:
+    if f.start not in f.by_id:
+        return ["no StartAction to walk from"]
+    seen, parents = recording_states(f, intended=False)
+    captures = {n for n, a in f.by_id.items() if is_capture(a)}
+    if not captures:
+        return ["no capture block (GetParticipantInput with StoreInput/InputEncryption)"]
+    return [f"{n} is reached with recording on: {path_to(parents, (n, state))}"
+            for n, state in sorted(seen) if n in captures and state != "Disabled"]
+
+
+def check_no_recording_between_capture_and_lambda(f: Flow) -> list[str]:
+    """No block turns recording on between a capture and the Lambda that receives its value."""
+    problems = []
+    for cap in (n for n, a in f.by_id.items() if is_capture(a)):
+        start = (cap, False)
+        parents, seen, todo = {start: None}, {start}, deque([start])
+        while todo:
+            node = todo.popleft()
+            for s in successors(f.by_id[node[0]]):
+                if s not in f.by_id:
+                    continue
+                a = f.by_id[s]
+                if sends_stored_input(a):
+                    if node[1]:
+                        problems.append(f"recording is turned on between {cap} and {s}: {path_to(parents, node)} -> {s}")
+                    continue
+                if is_capture(a):
+                    continue
+                nxt = (s, node[1] or recording_set(a) == "Enabled")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    parents[nxt] = node
+                    todo.append(nxt)
+    return problems
+
+
+def check_recording_resumed_for_agent(f: Flow) -> list[str]:
+    """Every block that hands the contact to an agent is reached with recording (meant to be)
+    back on: the caller's conversation with the agent is recorded as it would be without us."""
+    if f.start not in f.by_id:
+        return ["no StartAction to walk from"]
+    seen, parents = recording_states(f, intended=True)
+    return [f"{n} hands the contact to an agent with recording still off: {path_to(parents, (n, state))}"
+            for n, state in sorted(seen) if f.by_id[n].get("Type") in AGENT_TYPES and state != "Enabled"]
+
+
 def check_lambda_contract(f: Flow) -> list[str]:
     problems = []
     for n, a in f.by_id.items():
@@ -372,6 +555,10 @@ def run_checks(doc, rendered: bool = False) -> list[tuple[str, list[str]]]:
         ("logging-off-before-capture", check_logging_off_before_capture(f)),
         ("no-logging-between-capture-and-lambda", check_no_logging_between_capture_and_lambda(f)),
         ("logging-restored-on-exit", check_logging_restored(f)),
+        ("recording-actions", check_recording_actions(f)),
+        ("recording-off-before-capture", check_recording_off_before_capture(f)),
+        ("no-recording-between-capture-and-lambda", check_no_recording_between_capture_and_lambda(f)),
+        ("recording-resumed-for-agent", check_recording_resumed_for_agent(f)),
         ("lambda-parameters", check_lambda_contract(f)),
         ("external-keys", check_external_keys(f)),
         ("status-branches", check_status_branches(f)),
@@ -387,7 +574,7 @@ def load(path: Path):
 # ----------------------------------------------------------------------------- self-test
 
 def mutations(doc):
-    """(description, expected failing check, mutated copy)."""
+    """(description, expected failing check or None for "passes every check", mutated copy)."""
     def mutate(fn):
         d = copy.deepcopy(doc)
         fn(d)
@@ -461,6 +648,85 @@ def mutations(doc):
             if logging_set(a) == "Enabled":
                 a["Parameters"]["FlowLoggingBehavior"] = "Disabled"
 
+    def recording_blocks(d, state):
+        return [a for a in d["Actions"] if recording_set(a) == state]
+
+    def remove(d, ident):
+        """Drops an action, sending every transition into it to its NextAction."""
+        gone = actions(d)[ident]
+        d["Actions"].remove(gone)
+        after = gone["Transitions"]["NextAction"]
+        d["StartAction"] = after if d["StartAction"] == ident else d["StartAction"]
+        for a in d["Actions"]:
+            t = a.get("Transitions") or {}
+            if t.get("NextAction") == ident:
+                t["NextAction"] = after
+            for item in (t.get("Conditions") or []) + (t.get("Errors") or []):
+                if item.get("NextAction") == ident:
+                    item["NextAction"] = after
+
+    def recording_never_off(d):
+        for a in recording_blocks(d, "Disabled"):
+            remove(d, a["Identifier"])
+
+    def recording_off_records_agent(d):
+        for a in recording_blocks(d, "Disabled"):
+            voice_recording(a)["RecordedParticipants"] = ["Agent", "Customer"]
+
+    def recording_off_ivr_left_on(d):
+        for a in recording_blocks(d, "Disabled"):
+            voice_recording(a)["IVRRecordingBehavior"] = "Enabled"
+
+    def recording_off_fails_open(d):
+        # When turning recording off fails, the flow captures anyway.
+        for a in recording_blocks(d, "Disabled"):
+            for e in a["Transitions"]["Errors"]:
+                e["NextAction"] = a["Transitions"]["NextAction"]
+
+    def resumed_before_lambda(d):
+        cap, lam = first_capture_and_lambda(d)
+        on = copy.deepcopy(recording_blocks(d, "Enabled")[0])
+        on["Identifier"] = "early-recording-on"
+        on["Transitions"]["NextAction"] = lam
+        for e in on["Transitions"]["Errors"]:
+            e["NextAction"] = lam
+        d["Actions"].append(on)
+        actions(d)[cap]["Transitions"]["NextAction"] = "early-recording-on"
+
+    def never_resumed(d):
+        for a in recording_blocks(d, "Enabled"):
+            remove(d, a["Identifier"])
+
+    def current_type_legacy_parameters(d):
+        a = recording_blocks(d, "Disabled")[0]
+        a["Parameters"] = {"RecordingBehavior": {"RecordedParticipants": [], "IVRRecordingBehavior": "Disabled"}}
+
+    def without_channel_mismatch(d):
+        a = next(a for a in d["Actions"] if a.get("Type") == RECORDING_CURRENT)
+        a["Transitions"]["Errors"] = [e for e in a["Transitions"]["Errors"] if e["ErrorType"] != "ChannelMismatch"]
+
+    def unknown_participant(d):
+        a = recording_blocks(d, "Enabled")[0]
+        voice_recording(a)["RecordedParticipants"] = ["Agent", "Supervisor"]
+
+    def to_legacy_action(d):
+        # The legacy action, in its own documented shape, is as good as the current one.
+        for a in d["Actions"]:
+            if a.get("Type") == RECORDING_CURRENT:
+                rec = voice_recording(a)
+                a["Type"] = RECORDING_LEGACY
+                a["Parameters"] = {"RecordingBehavior": rec}
+                a["Transitions"]["Errors"] = [e for e in a["Transitions"]["Errors"] if e["ErrorType"] == "NoMatchingError"]
+
+    def screen_recording_customer(d):
+        with_screen_recording_off(d)
+        recording_blocks(d, "Disabled")[0]["Parameters"]["ScreenRecordingBehavior"]["ScreenRecordedParticipants"] = ["Customer"]
+
+    def with_screen_recording_off(d):
+        # ScreenRecordingBehavior may sit beside a channel object (the reference's third object).
+        for a in recording_blocks(d, "Disabled"):
+            a["Parameters"]["ScreenRecordingBehavior"] = {"ScreenRecordedParticipants": []}
+
     return [
         ("broken transition", "transition-targets", mutate(break_transition)),
         ("logging enabled between capture and Lambda", "no-logging-between-capture-and-lambda",
@@ -473,6 +739,23 @@ def mutations(doc):
         ("ciphertext sent under an undeclared name", "lambda-parameters", mutate(undeclared_parameter)),
         ("no NoInput branch", "status-branches", mutate(missing_status_branch)),
         ("logging never turned back on", "logging-restored-on-exit", mutate(exit_with_logging_off)),
+        ("recording left on (no recording-off block)", "recording-off-before-capture", mutate(recording_never_off)),
+        ("recording-off still records agent and customer", "recording-off-before-capture",
+         mutate(recording_off_records_agent)),
+        ("recording-off leaves IVR recording on", "recording-off-before-capture", mutate(recording_off_ivr_left_on)),
+        ("recording-off failure goes on to the capture", "recording-off-before-capture",
+         mutate(recording_off_fails_open)),
+        ("recording resumed before the Lambda", "no-recording-between-capture-and-lambda",
+         mutate(resumed_before_lambda)),
+        ("recording never resumed for the agent", "recording-resumed-for-agent", mutate(never_resumed)),
+        (f"{RECORDING_CURRENT} with the legacy RecordingBehavior parameters", "recording-actions",
+         mutate(current_type_legacy_parameters)),
+        (f"{RECORDING_CURRENT} without the ChannelMismatch error", "recording-actions",
+         mutate(without_channel_mismatch)),
+        ("recording a participant Connect does not know", "recording-actions", mutate(unknown_participant)),
+        (f"legacy {RECORDING_LEGACY} used correctly", None, mutate(to_legacy_action)),
+        (f"{RECORDING_CURRENT} also stopping agent screen recording", None, mutate(with_screen_recording_off)),
+        ("screen recording of the customer", "recording-actions", mutate(screen_recording_customer)),
     ]
 
 
@@ -488,7 +771,18 @@ def self_test(path: Path) -> int:
         print("ok   self-test: the unmodified flow passes every check")
     for description, expected, mutated in mutations(doc):
         failing = {name: problems for name, problems in run_checks(mutated) if problems}
-        if expected in failing:
+        if mutated == doc:
+            failed += 1
+            print(f"FAIL self-test: {description} -> the mutation changed nothing (does the flow have such a block?)")
+        elif expected is None:
+            if failing:
+                failed += 1
+                print(f"FAIL self-test: {description} -> should pass, fails {', '.join(sorted(failing))}: "
+                      f"{next(iter(failing.values()))[0]}")
+            else:
+                passed += 1
+                print(f"ok   self-test: {description} -> passes every check")
+        elif expected in failing:
             passed += 1
             print(f"ok   self-test: {description} -> caught by {expected}: {failing[expected][0]}")
         else:
