@@ -130,6 +130,11 @@ impl Aws {
         aws_sdk_sts::Client::new(&self.config)
     }
 
+    /// CloudFormation client (reads the deployed stack's outputs).
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.config)
+    }
+
     /// The region in use.
     pub fn region(&self) -> String {
         self.config.region().map(|r| r.to_string()).unwrap_or_default()

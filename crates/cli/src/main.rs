@@ -9,9 +9,13 @@ mod connect;
 mod duration;
 mod error;
 mod files;
+mod iam;
 mod keymat;
+mod kms;
 mod output;
+mod stack;
 mod store;
+mod trail;
 
 use std::process::ExitCode;
 
