@@ -162,11 +162,13 @@ aws_ s3api put-object --bucket "$bucket" --key "$key" --body "$zip" --expected-b
     die "step upload: put-object to s3://$bucket/$key failed: $(aws_error)"
 
 # ---------------------------------------------------------------- 4. change set
-# The template's own parameter names and required capabilities, from CloudFormation itself.
+# The template's own parameter names and required capabilities, from CloudFormation itself
+# (GetTemplateSummary; it also validates the template).
 # shellcheck disable=SC2016 # backquotes are JMESPath literals
-aws_ cloudformation validate-template --template-body "file://$template" \
-    --query '[join(`,`, Parameters[].ParameterKey), join(`,`, Capabilities || `[]`)]' --output text >"$work/validate" ||
+aws_ cloudformation get-template-summary --template-body "file://$template" \
+    --query '[join(`,`, Parameters[].ParameterKey || `[]`), join(`,`, Capabilities || `[]`)]' --output text >"$work/validate" ||
     die "step change set: CloudFormation rejected the template: $(aws_error)"
+[[ -s "$work/validate" ]] || die "step change set: CloudFormation returned no summary of the template"
 IFS=$'\t' read -r template_params capabilities <"$work/validate" || true
 [[ "$capabilities" != None ]] || capabilities=""
 

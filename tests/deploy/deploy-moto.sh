@@ -108,6 +108,12 @@ err_has() { grep -qF -- "$2" "$work/$1.err"; }
 failed_with() { # run-name exit-code text: exited with that code and said that
     [ "$(rc_of "$1")" = "$2" ] && err_has "$1" "$3"
 }
+# The change set a run created, as deploy.sh reported it ("creating change set NAME (...").
+change_set_of() { sed -n 's/^deploy: creating change set \([^ ]*\) .*/\1/p' "$work/$1.err" | tail -n 1; }
+# Change sets of one stack: moto's ListChangeSets ignores --stack-name and lists every stack's.
+change_sets_of() {
+    aws cloudformation list-change-sets --stack-name "$1" --query "Summaries[?StackName=='$1'].ChangeSetName" --output text 2>/dev/null
+}
 stack_exists() { aws cloudformation describe-stacks --stack-name "$1" >/dev/null 2>&1; }
 # shellcheck disable=SC2016 # backquotes are JMESPath literals
 object_count() { aws s3api list-objects-v2 --bucket "$1" --query 'length(Contents || `[]`)' --output text; }
@@ -126,8 +132,8 @@ meta="$(aws s3api head-object --bucket "$bucket" --key "$key" --query '[ContentT
 check "upload: content type application/zip and the full SHA-256 in the metadata" \
     test "$meta" = "application/zip	$digest"
 
-change_sets="$(aws cloudformation list-change-sets --stack-name secure-ivr --query 'Summaries[].ChangeSetName' --output text 2>/dev/null)"
-if [ -n "$change_sets" ] && [ "$change_sets" != None ] && [ "$(printf '%s' "$change_sets" | wc -w)" -eq 1 ]; then
+change_sets="$(change_sets_of secure-ivr)"
+if [ -n "$change_sets" ] && [ "$change_sets" = "$(change_set_of main)" ]; then
     pass "change set: one created for stack secure-ivr ($change_sets)"
     # shellcheck disable=SC2016 # backquotes are JMESPath literals
     aws cloudformation describe-change-set --stack-name secure-ivr --change-set-name "$change_sets" --query '{
@@ -160,7 +166,7 @@ PY
         fail "change set: contents" "$(cat "$work/changeset.err")"
     fi
 else
-    fail "change set: one created for stack secure-ivr" "got '$change_sets'; $(tail -n 3 "$work/main.err")"
+    fail "change set: one created for stack secure-ivr" "listed '$change_sets', deploy.sh reported '$(change_set_of main)'; $(tail -n 3 "$work/main.err")"
     fail "change set: contents" "no change set"
 fi
 
@@ -192,7 +198,7 @@ if [ -s "$work/proxy.port" ]; then
     # Ours, through the proxy, stopping after the change set (--no-execute): both S3 calls carry
     # the header with our account.
     AWS_ENDPOINT_URL_S3="$proxy" deploy own --bucket "$bucket" --instance-arn "$instance" --zip "$zip" \
-        --stack-name secure-ivr-own --s3-prefix own --no-execute
+        --stack-name secure-ivr-own --s3-prefix own --no-execute --param LogLevel=DEBUG --alert-email sec@example.com
     own_key="own/bootstrap-$(printf '%s' "$digest" | cut -c1-16).zip"
     check "owner condition: deploy.sh --no-execute exits 0 with our bucket" test "$(rc_of own)" = 0
     check "owner condition: HeadBucket and PutObject both sent x-amz-expected-bucket-owner: $account" \
@@ -203,11 +209,25 @@ head = [r for r in seen if r["method"] == "HEAD" and r["path"] == "/" + sys.argv
 put = [r for r in seen if r["method"] == "PUT" and r["path"] == "/" + sys.argv[2] + "/" + sys.argv[3]]
 ok = head and put and all(r["expected_bucket_owner"] == sys.argv[4] and r["status"] == 200 for r in head + put)
 sys.exit(0 if ok else 1)' "$work/proxy.log" "$bucket" "$own_key" "$account"
+    own_cs_name="$(change_set_of own)"
+    own_state="$(aws cloudformation describe-change-set --stack-name secure-ivr-own --change-set-name "${own_cs_name:-none}" \
+        --query '[Status,ExecutionStatus]' --output text 2>/dev/null)"
+    own_stack="$(aws cloudformation describe-stacks --stack-name secure-ivr-own --query 'Stacks[0].StackStatus' --output text 2>/dev/null)"
+    if [ -n "$own_cs_name" ] && [ "$(change_sets_of secure-ivr-own)" = "$own_cs_name" ] &&
+        [ "$own_state" = "CREATE_COMPLETE	AVAILABLE" ] && [ "$own_stack" = REVIEW_IN_PROGRESS ]; then
+        pass "--no-execute: the change set is created and left unexecuted (AVAILABLE; stack REVIEW_IN_PROGRESS)"
+    else
+        fail "--no-execute: the change set is created and left unexecuted" "change set '$own_cs_name' state '$own_state', stack '$own_stack'"
+    fi
     # shellcheck disable=SC2016 # backquotes are JMESPath literals
-    own_cs="$(aws cloudformation list-change-sets --stack-name secure-ivr-own \
-        --query 'Summaries[0].[Status,ExecutionStatus]' --output text 2>/dev/null)"
-    check "--no-execute: the change set is created and left unexecuted (CREATE_COMPLETE, AVAILABLE)" \
-        test "$own_cs" = "CREATE_COMPLETE	AVAILABLE"
+    own_params="$(aws cloudformation describe-change-set --stack-name secure-ivr-own --change-set-name "${own_cs_name:-none}" \
+        --query '[Parameters[?ParameterKey==`LogLevel`].ParameterValue | [0], Parameters[?ParameterKey==`AlertEmail`].ParameterValue | [0], Parameters[?ParameterKey==`CodeS3Key`].ParameterValue | [0]]' \
+        --output text 2>/dev/null)"
+    if [ "$own_params" = "DEBUG	sec@example.com	$own_key" ]; then
+        pass "--param LogLevel=DEBUG and --alert-email reach the change set's parameters"
+    else
+        fail "--param LogLevel=DEBUG and --alert-email reach the change set's parameters" "got '$own_params'"
+    fi
 
     # Theirs: S3 answers 403 to the owner condition; deploy.sh stops at the bucket step.
     AWS_ENDPOINT_URL_S3="$proxy" deploy theirs --bucket theirs-bucket --instance-arn "$instance" --zip "$zip" \
