@@ -20,6 +20,7 @@
 #   --key-path PATH        SSM path of the private keys (default: /connect/secure-ivr/keys)
 #   --alert-email EMAIL    subscribe EMAIL to key access alerts and alarms
 #   --param KEY=VALUE      any other template parameter (repeatable), e.g. --param WarmKeyCache=true
+#   --template PATH        another template (default: cloudformation/secure-ivr.yaml)
 #   --no-execute           stop after creating the change set (review it, then execute it)
 #   -h, --help             this help
 #
@@ -62,6 +63,7 @@ while [[ $# -gt 0 ]]; do
             extra_params="$extra_params$2"$'\n'
             shift 2
             ;;
+        --template) need_value "$@"; template="$2"; shift 2 ;;
         --no-execute) execute=0; shift ;;
         --dry-run) log "--dry-run is gone: it printed commands that were never tried. Use --no-execute to create and review the change set without applying it."; exit 2 ;;
         -h | --help) usage; exit 0 ;;
@@ -162,10 +164,23 @@ aws_ s3api put-object --bucket "$bucket" --key "$key" --body "$zip" --expected-b
     die "step upload: put-object to s3://$bucket/$key failed: $(aws_error)"
 
 # ---------------------------------------------------------------- 4. change set
+# CloudFormation takes at most 51,200 bytes inline; a larger template goes to the bucket too
+# (content-addressed beside the zip) and is passed by URL.
+template_bytes="$(file_size "$template")"
+if [[ "$template_bytes" -gt 51200 ]]; then
+    template_key="$s3_prefix/template-$(sha256_hex "$template" | cut -c1-16).yaml"
+    log "the template is $template_bytes bytes (over the 51,200 CloudFormation takes inline): uploading it to s3://$bucket/$template_key"
+    aws_ s3api put-object --bucket "$bucket" --key "$template_key" --body "$template" --expected-bucket-owner "$account" \
+        --content-type text/yaml >/dev/null ||
+        die "step upload: put-object of the template to s3://$bucket/$template_key failed: $(aws_error)"
+    template_flag=--template-url template_value="https://s3.$region.amazonaws.com/$bucket/$template_key"
+else
+    template_flag=--template-body template_value="file://$template"
+fi
 # The template's own parameter names and required capabilities, from CloudFormation itself
 # (GetTemplateSummary; it also validates the template).
 # shellcheck disable=SC2016 # backquotes are JMESPath literals
-aws_ cloudformation get-template-summary --template-body "file://$template" \
+aws_ cloudformation get-template-summary "$template_flag" "$template_value" \
     --query '[join(`,`, Parameters[].ParameterKey || `[]`), join(`,`, Capabilities || `[]`)]' --output text >"$work/validate" ||
     die "step change set: CloudFormation rejected the template: $(aws_error)"
 [[ -s "$work/validate" ]] || die "step change set: CloudFormation returned no summary of the template"
@@ -226,7 +241,7 @@ fi
 change_set="deploy-$(date -u +%Y%m%d%H%M%S)-$(printf '%s' "$digest" | cut -c1-8)"
 log "creating change set $change_set ($change_type stack $stack in $region)"
 set -- --stack-name "$stack" --change-set-name "$change_set" --change-set-type "$change_type" \
-    --template-body "file://$template" --parameters "[$params_json]" \
+    "$template_flag" "$template_value" --parameters "[$params_json]" \
     --tags Key=application,Value=secure-ivr \
     --description "scripts/deploy.sh: s3://$bucket/$key"
 # The function's role needs CAPABILITY_IAM; any other capability the template asks for is added.
@@ -298,6 +313,7 @@ while IFS=$'\t' read -r k v; do
     printf '%-24s %s\n' "$k" "$v"
     [[ "$k" != FunctionArn ]] || function_arn="$v"
 done <"$work/outputs"
+[[ -n "$function_arn" ]] || log "WARNING: stack $stack reports no FunctionArn output (see: aws cloudformation describe-stacks --stack-name $stack)"
 
 cat >&2 <<EOF
 
