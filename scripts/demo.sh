@@ -64,10 +64,19 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-say "3. secure-ivr keygen (RSA-4096 + certificate, private key straight into SSM)"
+say "3. secure-ivr keygen (RSA-4096 + certificate, private key straight into SSM under a KMS key)"
+# In an account the stack's own key (output KeyParametersKmsKeyArn) is the default; here moto
+# gets a key of its own for the key parameters, named as the stack would name it.
+kms_alias=alias/secure-ivr/secure-ivr-decrypt-keys
+"$root/.venv/bin/python" - "$kms_alias" <<'PY'
+import sys, boto3
+kms = boto3.client("kms")
+key = kms.create_key(Description="Secure IVR demo: encrypts the key parameters")["KeyMetadata"]["KeyId"]
+kms.create_alias(AliasName=sys.argv[1], TargetKeyId=key)
+PY
 # Without a Connect instance the key is stored as pending; in a real account
 # `keygen --instance-id ...` associates it and Connect assigns the key ID in one step.
-"$cli" --output json keygen --out-dir "$work" >"$work/keygen.json"
+"$cli" --output json keygen --kms-key-id "$kms_alias" --out-dir "$work" >"$work/keygen.json"
 fingerprint="$(json fingerprint <"$work/keygen.json")"
 key_id="$("$root/.venv/bin/python" -c 'import uuid; print(uuid.uuid4())')"
 echo "Connect would now assign a key ID; the demo plays Connect: $key_id"
