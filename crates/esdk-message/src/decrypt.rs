@@ -37,7 +37,10 @@ pub struct DecryptOptions {
 }
 
 impl Default for DecryptOptions {
-    /// The ESDK's defaults: committing suites only, and a generous bound on data keys.
+    /// The ESDK's default commitment policy (committing suites only) and a bound of 16 data keys.
+    ///
+    /// The bound is deliberate hardening, not the spec's default (which sets no limit): each data
+    /// key may cost an RSA decryption, so a hostile header must not choose how many we try.
     fn default() -> Self {
         Self {
             commitment_policy: CommitmentPolicy::RequireEncryptRequireDecrypt,

@@ -44,7 +44,23 @@ impl EncryptOptions {
     }
 }
 
-/// Encrypts as Amazon Connect does, for the key ID whose public key or certificate (PEM) is given.
+/// Where the header-authentication IV and the frame IVs come from.
+///
+/// Either is safe: every message has its own content key (derived from a fresh data key and
+/// message ID), so an IV only has to be unique within one message. Decryptors read the IV from
+/// the message and accept any value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IvPolicy {
+    /// The reference SDKs': the header IV is all zeros and each frame IV is its sequence number,
+    /// big-endian, left-padded to 12 bytes (unique by construction).
+    Sequence,
+    /// Amazon Connect's, as seen in its real output: every IV from the random source (96 random
+    /// bits each; a repeat within one message is out of reach at any message size).
+    Random,
+}
+
+/// Encrypts as Amazon Connect does, for the key ID whose public key or certificate (PEM) is given:
+/// [`EncryptOptions::connect`] with [`IvPolicy::Random`].
 pub fn encrypt_connect(
     provider: &dyn CryptoProvider,
     key_id: &str,
@@ -52,15 +68,27 @@ pub fn encrypt_connect(
     plaintext: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let keyring = RawRsaKeyring::connect_public(provider, key_id, public_pem)?;
-    encrypt(provider, &[&keyring], plaintext, &EncryptOptions::connect())
+    encrypt_with_ivs(provider, &[&keyring], plaintext, &EncryptOptions::connect(), IvPolicy::Random)
 }
 
-/// Encrypts `plaintext` for every keyring given (each adds one encrypted data key).
+/// Encrypts `plaintext` for every keyring given (each adds one encrypted data key), with the
+/// reference SDKs' IVs ([`IvPolicy::Sequence`]).
 pub fn encrypt(
     provider: &dyn CryptoProvider,
     keyrings: &[&dyn Keyring],
     plaintext: &[u8],
     options: &EncryptOptions,
+) -> Result<Vec<u8>, Error> {
+    encrypt_with_ivs(provider, keyrings, plaintext, options, IvPolicy::Sequence)
+}
+
+/// [`encrypt`] with the IVs chosen by `ivs`.
+pub fn encrypt_with_ivs(
+    provider: &dyn CryptoProvider,
+    keyrings: &[&dyn Keyring],
+    plaintext: &[u8],
+    options: &EncryptOptions,
+    ivs: IvPolicy,
 ) -> Result<Vec<u8>, Error> {
     let suite = options.suite.suite()?;
     options.commitment_policy.check_encrypt(suite)?;
@@ -104,14 +132,16 @@ pub fn encrypt(
     let mut out = write_header_body(suite, &message_id, &stored_context, &edks, options.frame_length, commitment)?;
     let mut header_aad = out.clone();
     header_aad.extend_from_slice(&context::serialize(&authenticate_only)?);
-    let zero_iv = [0u8; IV_LEN];
-    let tag = gcm.seal(&zero_iv, &header_aad, &mut [])?;
+    let iv_source = IvSource { provider, policy: ivs };
+    // Version 2 headers carry no IV: the spec fixes it at zero there.
+    let header_iv = if suite.message_version == 1 { iv_source.header()? } else { [0u8; IV_LEN] };
+    let tag = gcm.seal(&header_iv, &header_aad, &mut [])?;
     if suite.message_version == 1 {
-        out.extend_from_slice(&zero_iv);
+        out.extend_from_slice(&header_iv);
     }
     out.extend_from_slice(&tag);
 
-    write_body(&mut out, gcm.as_ref(), &message_id, plaintext, options.frame_length)?;
+    write_body(&mut out, gcm.as_ref(), &iv_source, &message_id, plaintext, options.frame_length)?;
 
     if let Some(signer) = signer {
         let signature = signer.sign(&out)?;
@@ -156,16 +186,43 @@ fn write_header_body(
     Ok(h)
 }
 
-/// The IV of frame `sequence`: the sequence number, big-endian, left-padded to 12 bytes.
-fn frame_iv(sequence: u32) -> [u8; IV_LEN] {
-    let mut iv = [0u8; IV_LEN];
-    iv[IV_LEN - 4..].copy_from_slice(&sequence.to_be_bytes());
-    iv
+/// The IVs of one message, by its [`IvPolicy`].
+struct IvSource<'a> {
+    provider: &'a dyn CryptoProvider,
+    policy: IvPolicy,
+}
+
+impl IvSource<'_> {
+    fn header(&self) -> Result<[u8; IV_LEN], Error> {
+        match self.policy {
+            IvPolicy::Sequence => Ok([0u8; IV_LEN]),
+            IvPolicy::Random => self.random(),
+        }
+    }
+
+    /// The IV of frame `sequence`.
+    fn frame(&self, sequence: u32) -> Result<[u8; IV_LEN], Error> {
+        match self.policy {
+            IvPolicy::Sequence => {
+                let mut iv = [0u8; IV_LEN];
+                iv[IV_LEN - 4..].copy_from_slice(&sequence.to_be_bytes());
+                Ok(iv)
+            }
+            IvPolicy::Random => self.random(),
+        }
+    }
+
+    fn random(&self) -> Result<[u8; IV_LEN], Error> {
+        let mut iv = [0u8; IV_LEN];
+        self.provider.fill_random(&mut iv)?;
+        Ok(iv)
+    }
 }
 
 fn write_body(
     out: &mut Vec<u8>,
     gcm: &dyn crate::provider::AesGcmKey,
+    ivs: &IvSource<'_>,
     message_id: &[u8],
     plaintext: &[u8],
     frame_length: u32,
@@ -174,7 +231,7 @@ fn write_body(
         if plaintext.len() as u64 > body::MAX_NON_FRAMED_LEN {
             return Err(Error::ContentTooLong(plaintext.len() as u64));
         }
-        let iv = frame_iv(1);
+        let iv = ivs.frame(1)?;
         let aad = body::body_aad(message_id, SINGLE_BLOCK_AAD, 1, plaintext.len());
         let mut ct = plaintext.to_vec();
         let tag = gcm.seal(&iv, &aad, &mut ct)?;
@@ -191,7 +248,7 @@ fn write_body(
     let mut sequence = 1u32;
     for _ in 0..regular {
         let chunk = chunks.next().ok_or(Error::Backend("frame split"))?;
-        let iv = frame_iv(sequence);
+        let iv = ivs.frame(sequence)?;
         let aad = body::body_aad(message_id, FRAME_AAD, sequence, chunk.len());
         let mut ct = chunk.to_vec();
         let tag = gcm.seal(&iv, &aad, &mut ct)?;
@@ -202,7 +259,7 @@ fn write_body(
         sequence = sequence.checked_add(1).filter(|s| *s != END_MARKER).ok_or(Error::TooManyFrames)?;
     }
     let last = chunks.next().unwrap_or(&[]);
-    let iv = frame_iv(sequence);
+    let iv = ivs.frame(sequence)?;
     let aad = body::body_aad(message_id, FINAL_FRAME_AAD, sequence, last.len());
     let mut ct = last.to_vec();
     let tag = gcm.seal(&iv, &aad, &mut ct)?;
@@ -214,4 +271,91 @@ fn write_body(
     out.extend_from_slice(&ct);
     out.extend_from_slice(&tag);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::provider::all_providers;
+    use crate::{DecryptOptions, Message, decrypt};
+
+    const PUBLIC: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
+    const PRIVATE: &str = include_str!("../tests/data/rsa-4096-test-key.pem");
+    const KEY_ID: &str = "0c4b5a4e-7d0f-4c1e-9b0a-ivs-unit-test";
+
+    fn sequence_iv(sequence: u32) -> [u8; IV_LEN] {
+        let mut iv = [0u8; IV_LEN];
+        iv[IV_LEN - 4..].copy_from_slice(&sequence.to_be_bytes());
+        iv
+    }
+
+    /// The header IV and every frame's (sequence, IV) of a message.
+    fn ivs_of(bytes: &[u8]) -> ([u8; IV_LEN], Vec<(u32, Vec<u8>)>) {
+        let m = Message::parse(bytes, 1).unwrap();
+        let frames = m.frames().map(|f| f.map(|f| (f.sequence, f.iv.to_vec()))).collect::<Result<_, _>>().unwrap();
+        (m.header.auth_iv, frames)
+    }
+
+    // 3 frames of 4096 (two full, one short): enough to see a per-frame IV.
+    fn plaintext() -> Vec<u8> {
+        b"0123456789".iter().copied().cycle().take(2 * CONNECT_FRAME_LENGTH as usize + 100).collect()
+    }
+
+    #[test]
+    fn connect_ivs_are_random_and_decrypt_with_every_provider() {
+        for provider in all_providers() {
+            let pt = plaintext();
+            let a = encrypt_connect(provider, KEY_ID, PUBLIC, &pt).unwrap();
+            let b = encrypt_connect(provider, KEY_ID, PUBLIC, &pt).unwrap();
+            let (header_a, frames_a) = ivs_of(&a);
+            let (header_b, _) = ivs_of(&b);
+            assert_ne!(header_a, [0u8; IV_LEN], "{}: header IV is zero", provider.name());
+            assert_ne!(header_a, header_b, "{}: two messages share a header IV", provider.name());
+            assert_eq!(frames_a.len(), 3);
+            for (seq, iv) in &frames_a {
+                assert_ne!(
+                    iv.as_slice(),
+                    sequence_iv(*seq).as_slice(),
+                    "{}: frame {seq} IV is its sequence",
+                    provider.name()
+                );
+            }
+            assert_ne!(frames_a[0].1, frames_a[1].1);
+            assert_ne!(frames_a[1].1, frames_a[2].1);
+            let keyring = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+            let out = decrypt(provider, &[&keyring], &a, &DecryptOptions::connect()).unwrap();
+            assert_eq!(out.plaintext.expose(), pt.as_slice());
+        }
+    }
+
+    #[test]
+    fn sequence_ivs_are_zero_header_and_sequence_frames() {
+        let provider = crate::provider::default_provider();
+        let keyring = RawRsaKeyring::connect_public(provider, KEY_ID, PUBLIC).unwrap();
+        let pt = plaintext();
+        let m = encrypt(provider, &[&keyring], &pt, &EncryptOptions::connect()).unwrap();
+        let (header, frames) = ivs_of(&m);
+        assert_eq!(header, [0u8; IV_LEN]);
+        assert_eq!(frames.len(), 3);
+        for (seq, iv) in &frames {
+            assert_eq!(iv.as_slice(), sequence_iv(*seq).as_slice());
+        }
+        let private = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        assert_eq!(decrypt(provider, &[&private], &m, &DecryptOptions::connect()).unwrap().plaintext.expose(), pt);
+    }
+
+    #[test]
+    fn random_non_framed_body_has_a_random_iv() {
+        let provider = crate::provider::default_provider();
+        let keyring = RawRsaKeyring::connect_public(provider, KEY_ID, PUBLIC).unwrap();
+        let options = EncryptOptions { frame_length: 0, ..EncryptOptions::connect() };
+        let m = encrypt_with_ivs(provider, &[&keyring], b"4111111111111111", &options, IvPolicy::Random).unwrap();
+        let (header, frames) = ivs_of(&m);
+        assert_ne!(header, [0u8; IV_LEN]);
+        assert_ne!(frames[0].1.as_slice(), sequence_iv(1).as_slice());
+        let private = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        let out = decrypt(provider, &[&private], &m, &DecryptOptions::connect()).unwrap();
+        assert_eq!(out.plaintext.expose(), b"4111111111111111");
+    }
 }

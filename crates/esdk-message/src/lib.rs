@@ -20,7 +20,7 @@ mod suite;
 
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, WireContext, serialize as serialize_encryption_context};
 pub use decrypt::{DecryptOptions, Decrypted, decrypt, decrypt_message};
-pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, encrypt, encrypt_connect};
+pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, IvPolicy, encrypt, encrypt_connect, encrypt_with_ivs};
 pub use error::Error;
 pub use header::{ContentType, EncryptedDataKey, Header};
 pub use inspect::{DataKeyInfo, Inspection, SignatureStatus, inspect};

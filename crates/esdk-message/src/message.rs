@@ -8,7 +8,8 @@ use crate::body::{self, Frame, Frames};
 use crate::cursor::Cursor;
 use crate::header::{ContentType, Header};
 
-/// The default bound on encrypted data keys when parsing.
+/// The default bound on encrypted data keys when parsing: our hardening (the ESDK spec sets no
+/// default limit), generous beside Connect's one data key.
 pub const DEFAULT_MAX_ENCRYPTED_DATA_KEYS: u16 = 16;
 
 /// A structurally valid message, borrowing from the bytes it was parsed from.
