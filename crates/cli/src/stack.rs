@@ -114,7 +114,10 @@ impl StackArgs {
             }
             Err(e) => {
                 let err = error::aws(&format!("reading CloudFormation stack {name}"), e);
-                let hint = format!("{}; or pass {instead} instead of reading the stack", err.hint.as_deref().unwrap_or("rerun with -v"));
+                let hint = format!(
+                    "{}; or pass {instead} instead of reading the stack",
+                    err.hint.as_deref().unwrap_or("rerun with -v")
+                );
                 return Err(err.with_hint(hint));
             }
         };
@@ -161,7 +164,10 @@ fn parse(stack: &Stack, instead: &str) -> Result<StackOutputs> {
         };
         return Err(CliError::new(
             Exit::Refused,
-            format!("CloudFormation stack {name:?} is {}{reason}: its outputs are not usable until it is *_COMPLETE", status.as_str()),
+            format!(
+                "CloudFormation stack {name:?} is {}{reason}: its outputs are not usable until it is *_COMPLETE",
+                status.as_str()
+            ),
             format!("{next}; or pass --stack NAME naming another stack, or {instead}"),
         ));
     }
@@ -179,7 +185,10 @@ fn parse(stack: &Stack, instead: &str) -> Result<StackOutputs> {
     if !missing.is_empty() {
         return Err(CliError::new(
             Exit::Config,
-            format!("CloudFormation stack {name:?} has no output {} (deployed from an older template)", missing.join(", ")),
+            format!(
+                "CloudFormation stack {name:?} has no output {} (deployed from an older template)",
+                missing.join(", ")
+            ),
             format!(
                 "update the stack with the current cloudformation/secure-ivr.yaml (scripts/deploy.sh), pass --stack NAME naming a current stack, or pass {instead}"
             ),
@@ -192,7 +201,9 @@ fn parse(stack: &Stack, instead: &str) -> Result<StackOutputs> {
         other => {
             return Err(CliError::new(
                 Exit::Config,
-                format!("CloudFormation stack {name:?} has output KeyAccessAlert {other:?}; expected \"true\" or \"false\""),
+                format!(
+                    "CloudFormation stack {name:?} has output KeyAccessAlert {other:?}; expected \"true\" or \"false\""
+                ),
                 format!("update the stack with the current template (scripts/deploy.sh), or pass {instead}"),
             ));
         }

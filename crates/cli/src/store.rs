@@ -12,7 +12,10 @@ use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::aws::Aws;
 use crate::error::{self, CliError, Exit, Result};
+use crate::output::progress;
+use crate::stack::StackArgs;
 
 /// Tag: SHA-256 fingerprint of the public key.
 pub const TAG_FINGERPRINT: &str = "secure-ivr:fingerprint";
@@ -62,14 +65,174 @@ pub fn name_for_pending(prefix: &str, fingerprint: &str) -> Result<String> {
     Ok(format!("{prefix}{}/{}", keystore::PENDING_LEVEL, fingerprint.to_ascii_lowercase()))
 }
 
+/// SSM's `TagKey` and `TagValue` pattern (botocore `ssm/2014-11-06` service-2.json).
+const TAG_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+/// `TagKey`: 1 to 128 characters.
+const MAX_TAG_KEY_CHARS: usize = 128;
+/// `TagValue`: 0 to 256 characters.
+const MAX_TAG_VALUE_CHARS: usize = 256;
+/// SSM allows at most 50 tags on a parameter; the tool sets [`OWN_TAGS`] of them itself.
+pub const MAX_TAGS: usize = 50;
+/// How many `secure-ivr:` tags a stored key carries.
+pub const OWN_TAGS: usize = 5;
+
+/// Checks a user tag against SSM's `TagKey`/`TagValue` shapes (characters and lengths) and the
+/// `aws:` prefix AWS reserves, so a bad tag is refused before any key is generated.
+pub fn check_tag(key: &str, value: &str) -> std::result::Result<(), String> {
+    // The pattern is a constant; it compiles or every test fails.
+    let pattern = regex::Regex::new(TAG_PATTERN).map_err(|e| format!("internal: tag pattern: {e}"))?;
+    let allowed = "letters, digits, spaces and _ . : / = + - @";
+    let key_chars = key.chars().count();
+    if key_chars == 0 || key_chars > MAX_TAG_KEY_CHARS {
+        return Err(format!("tag key {key:?} has {key_chars} characters; SSM allows 1 to {MAX_TAG_KEY_CHARS}"));
+    }
+    if !pattern.is_match(key) {
+        return Err(format!("tag key {key:?} has a character SSM refuses; tag keys may contain {allowed}"));
+    }
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+        return Err(format!("tag key {key:?} begins with aws:, which AWS reserves"));
+    }
+    if key.starts_with("secure-ivr:") {
+        return Err("tags starting secure-ivr: are set by the tool".into());
+    }
+    let value_chars = value.chars().count();
+    if value_chars > MAX_TAG_VALUE_CHARS {
+        return Err(format!(
+            "the value of tag {key:?} has {value_chars} characters; SSM allows at most {MAX_TAG_VALUE_CHARS}"
+        ));
+    }
+    if !pattern.is_match(value) {
+        return Err(format!("the value of tag {key:?} has a character SSM refuses; tag values may contain {allowed}"));
+    }
+    Ok(())
+}
+
+/// Checks a parameter name against SSM's naming rules ([`keystore::check_parameter_name`]).
+/// `what` says where the name comes from, for the hint.
+pub fn check_name(name: &str, region: &str) -> Result<()> {
+    keystore::check_parameter_name(name, region).map_err(|e| {
+        CliError::new(
+            Exit::Config,
+            format!("SSM would refuse the parameter name {name} ({e}); no key was generated"),
+            "choose a --prefix (or SECURE_IVR_PREFIX) that does not begin with aws or ssm, has few enough levels and is shorter",
+        )
+    })
+}
+
+/// The KMS key a new or moved key parameter is encrypted under, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsChoice {
+    /// Key ID, ARN or alias, as passed to PutParameter.
+    pub key_id: String,
+    /// `--kms-key-id`, `stack NAME` or `pending parameter`.
+    pub source: String,
+}
+
+/// `ParameterKeyId`: 1 to 256 of `a-zA-Z0-9:/_-` (botocore `ssm/2014-11-06`).
+fn check_kms_key_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Exit::Config,
+            format!("--kms-key-id {id:?} is not a KMS key ID, key ARN or alias"),
+            "give the stack's key (omit --kms-key-id and pass --stack NAME), or a key ARN, key ID or alias/NAME",
+        ))
+    }
+}
+
+/// Whether a key ID names the AWS managed key `aws/ssm` (by alias or alias ARN). A bare key ID of
+/// that key cannot be recognised without a KMS call, which the key policies here do not allow.
+pub fn is_aws_ssm_key(id: &str) -> bool {
+    let alias = id.rsplit_once(':').map_or(id, |(_, tail)| tail);
+    alias.eq_ignore_ascii_case("alias/aws/ssm") || id.eq_ignore_ascii_case("aws/ssm")
+}
+
+/// The warning printed whenever a key goes under `aws/ssm`.
+pub fn warn_aws_ssm(id: &str) {
+    progress(format!(
+        "warning: {id} is the AWS managed key aws/ssm: its key policy lets every principal in the account use it \
+         through SSM, so every principal with ssm:GetParameter on the key parameters can read the private keys. \
+         The stack's own key (the default, from --stack) allows only the function role to decrypt."
+    ));
+}
+
+/// The KMS key for a new key: `--kms-key-id` when given (`alias/aws/ssm` only with a warning),
+/// else the stack's `KeyParametersKmsKeyArn`. Never SSM's default: without a usable key this is an
+/// error naming `--kms-key-id` and `--stack`.
+pub async fn kms_for_new(aws: &Aws, explicit: Option<&str>, stack: &StackArgs) -> Result<KmsChoice> {
+    if let Some(id) = explicit {
+        let id = id.trim();
+        check_kms_key_id(id)?;
+        if is_aws_ssm_key(id) {
+            warn_aws_ssm(id);
+        }
+        return Ok(KmsChoice { key_id: id.to_owned(), source: "--kms-key-id".into() });
+    }
+    let outputs = stack
+        .outputs(aws, "--kms-key-id KEY (the KMS key whose policy lets the function role decrypt the keys)")
+        .await?;
+    let id = outputs.key_parameters_kms_key_arn;
+    check_kms_key_id(&id).map_err(|e| {
+        e.with_hint(format!(
+            "stack {} has an unusable KeyParametersKmsKeyArn; pass --kms-key-id KEY",
+            outputs.stack_name
+        ))
+    })?;
+    if is_aws_ssm_key(&id) {
+        warn_aws_ssm(&id);
+    }
+    if keystore::normalize_prefix(&outputs.key_parameter_prefix).ok().as_deref() != Some(aws.prefix.as_str()) {
+        progress(format!(
+            "warning: --prefix {} differs from stack {}'s KeyParameterPrefix {}: the function reads keys only under its own prefix",
+            aws.prefix, outputs.stack_name, outputs.key_parameter_prefix
+        ));
+    }
+    progress(format!(
+        "KMS key for the key parameters: {id} (output KeyParametersKmsKeyArn of stack {})",
+        outputs.stack_name
+    ));
+    Ok(KmsChoice { key_id: id, source: format!("stack {}", outputs.stack_name) })
+}
+
+/// The key part of a KMS key reference, for comparing two references to one key: the key ID of
+/// a key ARN or bare ID, `alias/NAME` of an alias or alias ARN.
+fn kms_key_part(id: &str) -> String {
+    let tail = if id.starts_with("arn:") { id.splitn(6, ':').nth(5).unwrap_or(id) } else { id };
+    tail.strip_prefix("key/").unwrap_or(tail).to_owned()
+}
+
+/// Whether two KMS key references surely name the same key (`Some(true)`), surely differ
+/// (`Some(false)`), or cannot be told apart without KMS (`None`: an alias and a key ID).
+pub fn same_kms_key(a: &str, b: &str) -> Option<bool> {
+    if a == b {
+        return Some(true);
+    }
+    let (pa, pb) = (kms_key_part(a), kms_key_part(b));
+    let (alias_a, alias_b) = (pa.starts_with("alias/"), pb.starts_with("alias/"));
+    if alias_a != alias_b {
+        return None;
+    }
+    let arn_region = |id: &str| id.starts_with("arn:").then(|| id.split(':').nth(3).unwrap_or("").to_owned());
+    if let (Some(ra), Some(rb)) = (arn_region(a), arn_region(b))
+        && ra != rb
+    {
+        return Some(false);
+    }
+    Some(pa == pb)
+}
+
 /// What to store.
 pub struct NewKey<'a> {
     /// Parameter name.
     pub name: &'a str,
     /// Private key PEM.
     pub pem: &'a str,
-    /// KMS key for the SecureString (None: the account's `alias/aws/ssm`).
-    pub kms_key_id: Option<&'a str>,
+    /// KMS key for the SecureString: always named, never SSM's default.
+    pub kms_key_id: &'a str,
     /// Parameter description.
     pub description: &'a str,
     /// Tags.
@@ -84,10 +247,8 @@ pub async fn put_new(ssm: &Client, key: &NewKey<'_>) -> Result<i64> {
         .value(key.pem)
         .r#type(ParameterType::SecureString)
         .description(key.description)
-        .overwrite(false);
-    if let Some(kms) = key.kms_key_id {
-        req = req.key_id(kms);
-    }
+        .overwrite(false)
+        .key_id(key.kms_key_id);
     for (k, v) in key.tags {
         req = req.tags(tag(k, v)?);
     }
@@ -270,5 +431,55 @@ mod tests {
         assert!(name_for_pending("/p/", "abc").is_err());
         let fp = "A".repeat(64);
         assert_eq!(name_for_pending("/p/", &fp).ok(), Some(format!("/p/pending/{}", "a".repeat(64))));
+    }
+
+    #[test]
+    fn tags_follow_ssm_shapes() {
+        for (k, v) in
+            [("team", "security"), ("cost-centre", "CC 12/3"), ("Ünïcode", "日本語 = ok"), ("k", ""), ("a@b.c", "+:/")]
+        {
+            assert_eq!(check_tag(k, v), Ok(()), "{k}={v}");
+        }
+        for (k, v) in [
+            ("", "v"),
+            ("team", "semi;colon"),
+            ("team", "quote\""),
+            ("tab", "a\tb"),
+            ("new\nline", "v"),
+            ("aws:owner", "x"),
+            ("AWS:owner", "x"),
+            ("secure-ivr:status", "active"),
+            ("star*", "v"),
+        ] {
+            assert!(check_tag(k, v).is_err(), "{k:?}={v:?}");
+        }
+        assert!(check_tag(&"k".repeat(128), "v").is_ok());
+        assert!(check_tag(&"k".repeat(129), "v").is_err());
+        assert!(check_tag("k", &"é".repeat(256)).is_ok(), "characters, not bytes");
+        assert!(check_tag("k", &"v".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn recognises_aws_ssm_by_alias() {
+        for id in ["alias/aws/ssm", "ALIAS/AWS/SSM", "arn:aws:kms:eu-west-2:111122223333:alias/aws/ssm", "aws/ssm"] {
+            assert!(is_aws_ssm_key(id), "{id}");
+        }
+        for id in ["alias/secure-ivr/fn-keys", "arn:aws:kms:eu-west-2:111122223333:key/1234", "alias/aws/ssm-not"] {
+            assert!(!is_aws_ssm_key(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn compares_kms_key_references() {
+        let arn = "arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(same_kms_key(arn, "1234abcd-12ab-34cd-56ef-1234567890ab"), Some(true));
+        assert_eq!(same_kms_key(arn, "99999999-12ab-34cd-56ef-1234567890ab"), Some(false));
+        assert_eq!(
+            same_kms_key(arn, "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            Some(false)
+        );
+        assert_eq!(same_kms_key("alias/a", "arn:aws:kms:eu-west-2:111122223333:alias/a"), Some(true));
+        assert_eq!(same_kms_key("alias/a", "alias/b"), Some(false));
+        assert_eq!(same_kms_key("alias/a", arn), None);
     }
 }

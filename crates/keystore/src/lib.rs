@@ -14,8 +14,9 @@ mod store;
 pub use error::KeyStoreError;
 pub use limits::SsmLimits;
 pub use name::{
-    DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, PENDING_LEVEL, key_id_from_parameter_name, normalize_prefix,
-    parameter_name, validate_key_id,
+    DEFAULT_PREFIX, LEGACY_PARAMETER_NAME, MAX_KEY_ID_LEN, MAX_PARAMETER_ARN_LEN, MAX_PARAMETER_LEVELS, PENDING_LEVEL,
+    ParameterNameError, check_parameter_name, key_id_from_parameter_name, normalize_prefix, parameter_name,
+    validate_key_id,
 };
 pub use pem::{MIN_RSA_BITS, parse_private_key, validate_private_key_pem};
 pub use source::{BoxFuture, FetchError, ParameterSource, SecretValue};

@@ -74,6 +74,105 @@ pub fn parameter_name(prefix: &str, key_id: &str) -> Result<String, KeyStoreErro
     Ok(name)
 }
 
+/// SSM's limit on hierarchy depth: "Parameter hierarchies are limited to a maximum depth of
+/// fifteen levels" (PutParameter `Name`, botocore `ssm/2014-11-06`).
+pub const MAX_PARAMETER_LEVELS: usize = 15;
+
+/// SSM's limit on a name: "The maximum length for a parameter name that you specify is 1011
+/// characters. This count of 1011 characters includes the characters in the ARN that precede the
+/// name you specify" (PutParameter `Name`). Checked against the ARN form.
+pub const MAX_PARAMETER_ARN_LEN: usize = 1011;
+
+/// Why SSM would refuse a parameter name (PutParameter's naming constraints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParameterNameError {
+    /// The name is empty, or a hierarchy name has an empty level (`//`, trailing `/`).
+    EmptyLevel,
+    /// "Parameter names can include only the following symbols and letters: a-zA-Z0-9_.-" and `/`.
+    InvalidCharacter(char),
+    /// "A parameter name can't be prefixed with aws or ssm (case-insensitive)."
+    ReservedPrefix,
+    /// More than [`MAX_PARAMETER_LEVELS`] levels.
+    TooDeep {
+        /// The limit.
+        max: usize,
+        /// The name's depth.
+        found: usize,
+    },
+    /// The ARN form is longer than [`MAX_PARAMETER_ARN_LEN`].
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// The ARN form's length.
+        found: usize,
+    },
+}
+
+impl core::fmt::Display for ParameterNameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::EmptyLevel => f.write_str("it is empty or has an empty level ('//' or a trailing '/')"),
+            Self::InvalidCharacter(c) => {
+                write!(f, "it contains {c:?}; SSM allows only A-Z a-z 0-9 _ . - and / between levels")
+            }
+            Self::ReservedPrefix => f.write_str("it begins with \"aws\" or \"ssm\" (any case), which SSM reserves"),
+            Self::TooDeep { max, found } => write!(f, "it has {found} levels; SSM allows at most {max}"),
+            Self::TooLong { max, found } => {
+                write!(f, "its ARN is {found} characters long; SSM allows at most {max} including the ARN prefix")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParameterNameError {}
+
+/// The ARN partition of a region (`aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`).
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// Checks a full parameter name against SSM's naming constraints, before anything is generated
+/// or stored: characters, the reserved `aws`/`ssm` beginning (of the name or its first level, in
+/// any case), at most [`MAX_PARAMETER_LEVELS`] levels, and at most [`MAX_PARAMETER_ARN_LEN`]
+/// characters for `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME` with a 12-digit account.
+///
+/// ```
+/// assert!(keystore::check_parameter_name("/connect/secure-ivr/keys/k-1", "eu-west-2").is_ok());
+/// assert!(keystore::check_parameter_name("/SSM/keys/k-1", "eu-west-2").is_err());
+/// ```
+pub fn check_parameter_name(name: &str, region: &str) -> Result<(), ParameterNameError> {
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))) {
+        return Err(ParameterNameError::InvalidCharacter(c));
+    }
+    let body = name.strip_prefix('/').unwrap_or(name);
+    if body.is_empty() || body.split('/').any(str::is_empty) {
+        return Err(ParameterNameError::EmptyLevel);
+    }
+    let head = body.get(..3).unwrap_or(body).to_ascii_lowercase();
+    if head == "aws" || head == "ssm" {
+        return Err(ParameterNameError::ReservedPrefix);
+    }
+    let depth = body.split('/').count();
+    if depth > MAX_PARAMETER_LEVELS {
+        return Err(ParameterNameError::TooDeep { max: MAX_PARAMETER_LEVELS, found: depth });
+    }
+    // "arn:aws:ssm:us-east-2:111122223333:parameter/" is the 45 characters of the doc's example.
+    let arn_len =
+        "arn:".len() + partition(region).len() + ":ssm:".len() + region.len() + ":111122223333:parameter/".len();
+    let found = arn_len + body.len();
+    if found > MAX_PARAMETER_ARN_LEN {
+        return Err(ParameterNameError::TooLong { max: MAX_PARAMETER_ARN_LEN, found });
+    }
+    Ok(())
+}
+
 /// The key ID a parameter under `prefix` (normalized) stands for, if it is a direct child.
 pub fn key_id_from_parameter_name<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {
     let id = name.strip_prefix(prefix)?;
@@ -122,5 +221,48 @@ mod tests {
         assert_eq!(key_id_from_parameter_name("/p/", "/p/k-1"), Some("k-1"));
         assert_eq!(key_id_from_parameter_name("/p/", "/p/sub/k-1"), None);
         assert_eq!(key_id_from_parameter_name("/p/", "/q/k-1"), None);
+    }
+
+    #[test]
+    fn parameter_names_follow_ssm_rules() {
+        assert_eq!(check_parameter_name("/connect/secure-ivr/keys/k-1", "us-east-2"), Ok(()));
+        assert_eq!(check_parameter_name("plain_name.v1", "us-east-2"), Ok(()));
+        for reserved in ["/aws/keys/k", "/AWS/k", "/SsM-keys/k", "awsKey", "ssm", "/ssm"] {
+            assert_eq!(
+                check_parameter_name(reserved, "us-east-2"),
+                Err(ParameterNameError::ReservedPrefix),
+                "{reserved}"
+            );
+        }
+        assert_eq!(check_parameter_name("/a b/k", "us-east-2"), Err(ParameterNameError::InvalidCharacter(' ')));
+        assert_eq!(check_parameter_name("/a/ключ", "us-east-2"), Err(ParameterNameError::InvalidCharacter('к')));
+        for empty in ["", "/", "/a//b", "/a/"] {
+            assert_eq!(check_parameter_name(empty, "us-east-2"), Err(ParameterNameError::EmptyLevel), "{empty:?}");
+        }
+    }
+
+    #[test]
+    fn at_most_fifteen_levels() {
+        let fifteen: String = (0..15).map(|i| format!("/l{i}")).collect();
+        assert_eq!(check_parameter_name(&fifteen, "us-east-2"), Ok(()));
+        let sixteen = format!("{fifteen}/k");
+        assert_eq!(
+            check_parameter_name(&sixteen, "us-east-2"),
+            Err(ParameterNameError::TooDeep { max: 15, found: 16 })
+        );
+    }
+
+    #[test]
+    fn length_limit_counts_the_arn_prefix() {
+        // The doc's example: 45 characters of ARN precede the name in us-east-2.
+        let fits = format!("/{}", "n".repeat(MAX_PARAMETER_ARN_LEN - 45));
+        assert_eq!(check_parameter_name(&fits, "us-east-2"), Ok(()));
+        let over = format!("{fits}x");
+        assert_eq!(
+            check_parameter_name(&over, "us-east-2"),
+            Err(ParameterNameError::TooLong { max: MAX_PARAMETER_ARN_LEN, found: MAX_PARAMETER_ARN_LEN + 1 })
+        );
+        // A longer partition and region leave less room.
+        assert!(check_parameter_name(&fits, "us-gov-west-1").is_err());
     }
 }

@@ -1,19 +1,21 @@
 //! `secure-ivr keygen`.
 
-use crate::Ctx;
-use crate::commands::{Destination, KeyOptions, Outcome, create_key, preflight_outputs};
+use crate::commands::{Destination, KeyOptions, Outcome, create_key, preflight_names, preflight_outputs};
 use crate::error::{CliError, Result};
 use crate::output::emit;
+use crate::{Ctx, connect, store};
 
 /// Generate a key pair and certificate in memory.
 ///
 /// With --instance-id the public key is associated with the Connect instance and the private key
 /// stored as a SecureString under <prefix><KeyId>. Without it the private key is stored as pending
 /// under <prefix>pending/<fingerprint>; add the printed public key in the Connect console, then run
-/// `secure-ivr activate`. With --no-store nothing touches AWS (give --private-key-out).
+/// `secure-ivr activate`. The private key is encrypted under the stack's KMS key (output
+/// KeyParametersKmsKeyArn of --stack) unless --kms-key-id names one. With --no-store nothing
+/// touches AWS (give --private-key-out).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Connect instance ID to associate the new key with.
+    /// Connect instance ID or instance ARN to associate the new key with.
     #[arg(long, value_name = "ID", conflicts_with = "no_store")]
     pub instance_id: Option<String>,
     /// Do not store the private key in SSM (offline use; requires --private-key-out).
@@ -30,14 +32,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     }
     preflight_outputs(&args.key)?;
     let created = if args.no_store {
-        create_key(None, Destination::Nowhere, &args.key).await?
+        create_key(None, Destination::Nowhere, &args.key, None).await?
     } else {
+        // Everything that can refuse runs before the key is generated: names, KMS key, Connect's limit.
         let aws = ctx.aws.load().await?;
-        let dest = match &args.instance_id {
+        let instance = match &args.instance_id {
+            Some(i) => Some(connect::instance_id(i, &aws.region())?),
+            None => None,
+        };
+        let dest = match &instance {
             Some(i) => Destination::Connect(i),
             None => Destination::Pending,
         };
-        create_key(Some(&aws), dest, &args.key).await?
+        preflight_names(&aws, &dest)?;
+        let kms = store::kms_for_new(&aws, args.key.kms_key_id.as_deref(), &args.key.stack).await?;
+        if let Some(i) = &instance {
+            connect::ensure_room(&aws.connect(), i).await?;
+        }
+        create_key(Some(&aws), dest, &args.key, Some(&kms)).await?
     };
     emit(ctx.output, &created)?;
     Ok(Outcome::Done)

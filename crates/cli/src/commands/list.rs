@@ -17,7 +17,7 @@ use crate::{Ctx, connect};
 /// Connect association, and certificates expiring soon.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Connect instance to join with (ListSecurityKeys).
+    /// Connect instance (ID or ARN) to join with (ListSecurityKeys).
     #[arg(long, value_name = "ID")]
     pub instance_id: Option<String>,
     /// Flag certificates expiring within this many days.
@@ -103,6 +103,8 @@ pub async fn build(
     instance_id: Option<&str>,
     warn_days: u32,
 ) -> Result<(Listing, Vec<Stored>, Option<Vec<Associated>>)> {
+    let instance = instance_id.map(|i| connect::instance_id(i, &aws.region())).transpose()?;
+    let instance_id = instance.as_deref();
     let stored = store::list(&aws.ssm(), &aws.prefix).await?;
     let associated = match instance_id {
         Some(i) => Some(connect::list(&aws.connect(), i).await?),

@@ -48,9 +48,12 @@ pub struct KeyOptions {
     /// Certificate start date (YYYY-MM-DD, UTC); default now.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub valid_from: Option<OffsetDateTime>,
-    /// KMS key (ID, ARN or alias) encrypting the SecureString; default the account's alias/aws/ssm.
+    /// KMS key (ID, ARN or alias) encrypting the SecureString; default the stack's
+    /// KeyParametersKmsKeyArn (see --stack). alias/aws/ssm only when named here, with a warning.
     #[arg(long, value_name = "KEY")]
     pub kms_key_id: Option<String>,
+    #[command(flatten)]
+    pub stack: crate::stack::StackArgs,
     /// Description on the SSM parameter.
     #[arg(long, default_value = "Amazon Connect customer input private key (secure-ivr)")]
     pub description: String,
@@ -80,11 +83,9 @@ fn parse_date(s: &str) -> std::result::Result<OffsetDateTime, String> {
 }
 
 fn parse_tag(s: &str) -> std::result::Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() && !k.starts_with("secure-ivr:") => Ok((k.to_owned(), v.to_owned())),
-        Some((k, _)) if k.starts_with("secure-ivr:") => Err("tags starting secure-ivr: are set by the tool".into()),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
+    let Some((k, v)) = s.split_once('=') else { return Err(format!("{s:?} is not KEY=VALUE")) };
+    store::check_tag(k, v)?;
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 /// Where a new key ended up.
@@ -177,8 +178,19 @@ pub enum Destination<'a> {
     Nowhere,
 }
 
-/// Checks output paths before anything is generated or stored.
+/// Checks output paths and the tag count before anything is generated or stored.
 pub fn preflight_outputs(opts: &KeyOptions) -> Result<()> {
+    if opts.tags.len() + store::OWN_TAGS > store::MAX_TAGS {
+        return Err(CliError::input(
+            format!(
+                "{} --tag options plus the tool's {} tags exceed SSM's {} tags per parameter",
+                opts.tags.len(),
+                store::OWN_TAGS,
+                store::MAX_TAGS
+            ),
+            format!("give at most {} --tag options", store::MAX_TAGS - store::OWN_TAGS),
+        ));
+    }
     if let Some(p) = &opts.private_key_out {
         files::ensure_absent(p)?;
     }
@@ -188,8 +200,27 @@ pub fn preflight_outputs(opts: &KeyOptions) -> Result<()> {
     Ok(())
 }
 
-/// Generates, associates and stores one key; writes the requested files.
-pub async fn create_key(aws: Option<&Aws>, dest: Destination<'_>, opts: &KeyOptions) -> Result<CreatedKey> {
+/// Checks, before anything is generated, that SSM will take the name the key is stored under:
+/// the pending name (its fingerprint is 64 hex digits) or the name for a Connect key ID (a UUID).
+pub fn preflight_names(aws: &Aws, dest: &Destination<'_>) -> Result<()> {
+    const LONGEST_FINGERPRINT: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+    const CONNECT_KEY_ID: &str = "00000000-0000-4000-8000-000000000000";
+    let name = match dest {
+        Destination::Nowhere => return Ok(()),
+        Destination::Pending => store::name_for_pending(&aws.prefix, LONGEST_FINGERPRINT)?,
+        Destination::Connect(_) => store::name_for_key(&aws.prefix, CONNECT_KEY_ID)?,
+    };
+    store::check_name(&name, &aws.region())
+}
+
+/// Generates, associates and stores one key under `kms` (None only for [`Destination::Nowhere`]);
+/// writes the requested files.
+pub async fn create_key(
+    aws: Option<&Aws>,
+    dest: Destination<'_>,
+    opts: &KeyOptions,
+    kms: Option<&store::KmsChoice>,
+) -> Result<CreatedKey> {
     let now = OffsetDateTime::now_utc();
     let cert_opts = keymat::CertOptions {
         subject: &opts.subject,
@@ -207,7 +238,7 @@ pub async fn create_key(aws: Option<&Aws>, dest: Destination<'_>, opts: &KeyOpti
         bits: g.bits,
         parameter: None,
         parameter_version: None,
-        kms_key_id: opts.kms_key_id.clone(),
+        kms_key_id: kms.map(|k| k.key_id.clone()),
         certificate_not_before: rfc3339(g.not_before),
         certificate_not_after: rfc3339(g.not_after),
         certificate_pem: g.certificate_pem.clone(),
@@ -215,21 +246,29 @@ pub async fn create_key(aws: Option<&Aws>, dest: Destination<'_>, opts: &KeyOpti
         files: Vec::new(),
     };
 
-    match (dest, aws) {
-        (Destination::Nowhere, _) => {}
-        (Destination::Pending, Some(aws)) => {
+    match (dest, aws, kms) {
+        (Destination::Nowhere, _, _) => {}
+        (Destination::Pending, Some(aws), Some(kms)) => {
             let name = store::name_for_pending(&aws.prefix, &g.fingerprint)?;
-            let version = put(aws, &name, &g, opts, "pending").await?;
+            store::check_name(&name, &aws.region())?;
+            let version = put(aws, &name, &g, opts, kms, "pending").await?;
             created.status = "pending";
             created.parameter = Some(name);
             created.parameter_version = Some(version);
         }
-        (Destination::Connect(instance), Some(aws)) => {
+        (Destination::Connect(instance), Some(aws), Some(kms)) => {
             progress(format!("associating the public key with Connect instance {instance} ..."));
             let key_id = crate::connect::associate(&aws.connect(), instance, &g.public_pem).await?;
-            let name = store::name_for_key(&aws.prefix, &key_id)?;
-            match put(aws, &name, &g, opts, "active").await {
-                Ok(version) => {
+            let stored = match store::name_for_key(&aws.prefix, &key_id) {
+                Ok(name) => store::check_name(&name, &aws.region()).map(|()| name),
+                Err(e) => Err(e),
+            };
+            let stored = match stored {
+                Ok(name) => put(aws, &name, &g, opts, kms, "active").await.map(|v| (name, v)),
+                Err(e) => Err(e),
+            };
+            match stored {
+                Ok((name, version)) => {
                     created.status = "active";
                     created.key_id = Some(key_id);
                     created.instance_id = Some(instance.to_owned());
@@ -251,7 +290,7 @@ pub async fn create_key(aws: Option<&Aws>, dest: Destination<'_>, opts: &KeyOpti
                 }
             }
         }
-        (_, None) => return Err(CliError::bare(crate::error::Exit::Internal, "AWS configuration missing")),
+        (_, _, _) => return Err(CliError::bare(crate::error::Exit::Internal, "AWS configuration or KMS key missing")),
     }
 
     let stem = created.key_id.clone().unwrap_or_else(|| g.fingerprint.chars().take(16).collect());
@@ -270,7 +309,14 @@ pub async fn create_key(aws: Option<&Aws>, dest: Destination<'_>, opts: &KeyOpti
     Ok(created)
 }
 
-async fn put(aws: &Aws, name: &str, g: &Generated, opts: &KeyOptions, status: &str) -> Result<i64> {
+async fn put(
+    aws: &Aws,
+    name: &str,
+    g: &Generated,
+    opts: &KeyOptions,
+    kms: &store::KmsChoice,
+    status: &str,
+) -> Result<i64> {
     let creator = caller_arn(aws).await.unwrap_or_else(|| "unknown".into());
     let mut tags: BTreeMap<String, String> = opts.tags.iter().cloned().collect();
     tags.insert(store::TAG_FINGERPRINT.into(), g.fingerprint.clone());
@@ -278,13 +324,16 @@ async fn put(aws: &Aws, name: &str, g: &Generated, opts: &KeyOptions, status: &s
     tags.insert(store::TAG_CREATED_BY.into(), creator);
     tags.insert(store::TAG_STATUS.into(), status.into());
     tags.insert(store::TAG_BITS.into(), g.bits.to_string());
-    progress(format!("storing the private key as SecureString {name} ..."));
+    progress(format!(
+        "storing the private key as SecureString {name} under KMS key {} ({}) ...",
+        kms.key_id, kms.source
+    ));
     store::put_new(
         &aws.ssm(),
         &store::NewKey {
             name,
             pem: &g.private_pem,
-            kms_key_id: opts.kms_key_id.as_deref(),
+            kms_key_id: &kms.key_id,
             description: &opts.description,
             tags: &tags,
         },

@@ -17,7 +17,7 @@ use crate::{Ctx, connect, store};
 /// removes it now. Refuses to retire the instance's last key without --force.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Connect instance ID.
+    /// Connect instance ID or instance ARN.
     #[arg(long, value_name = "ID")]
     pub instance_id: String,
     /// The key ID to retire.
@@ -61,8 +61,9 @@ impl std::fmt::Display for Retired {
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub async fn run(ctx: &Ctx, mut args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
+    args.instance_id = connect::instance_id(&args.instance_id, &aws.region())?;
     let name = store::name_for_key(&aws.prefix, &args.key_id)?;
     let ssm = aws.ssm();
     let live = connect::list(&aws.connect(), &args.instance_id).await?;

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use crate::commands::{CreatedKey, Destination, KeyOptions, Outcome, create_key, preflight_outputs};
-use crate::error::{CliError, Exit, Result};
+use crate::commands::{CreatedKey, Destination, KeyOptions, Outcome, create_key, preflight_names, preflight_outputs};
+use crate::error::Result;
 use crate::output::emit;
-use crate::{Ctx, connect};
+use crate::{Ctx, connect, store};
 
 /// Create and associate a new key while the old one stays live (Connect allows two per instance).
 ///
@@ -13,7 +13,7 @@ use crate::{Ctx, connect};
 /// publish it, let in-flight contacts finish, then `secure-ivr retire` the old key.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Connect instance ID.
+    /// Connect instance ID or instance ARN.
     #[arg(long, value_name = "ID")]
     pub instance_id: String,
     #[command(flatten)]
@@ -51,23 +51,12 @@ impl std::fmt::Display for Rotated {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     preflight_outputs(&args.key)?;
     let aws = ctx.aws.load().await?;
-    let existing = connect::list(&aws.connect(), &args.instance_id).await?;
-    if existing.len() >= connect::MAX_KEYS {
-        let oldest = existing
-            .iter()
-            .min_by(|a, b| a.created.cmp(&b.created))
-            .map(|k| k.key_id.clone())
-            .unwrap_or_else(|| "OLD_KEY_ID".into());
-        return Err(CliError::new(
-            Exit::Refused,
-            format!("Connect instance {} already holds {} keys, its limit", args.instance_id, existing.len()),
-            format!(
-                "make sure no flow uses the older key, then: secure-ivr retire --instance-id {} --key-id {oldest}",
-                args.instance_id
-            ),
-        ));
-    }
-    let new_key = create_key(Some(&aws), Destination::Connect(&args.instance_id), &args.key).await?;
+    let instance = connect::instance_id(&args.instance_id, &aws.region())?;
+    let dest = Destination::Connect(&instance);
+    preflight_names(&aws, &dest)?;
+    let kms = store::kms_for_new(&aws, args.key.kms_key_id.as_deref(), &args.key.stack).await?;
+    let existing = connect::ensure_room(&aws.connect(), &instance).await?;
+    let new_key = create_key(Some(&aws), dest, &args.key, Some(&kms)).await?;
     let new_id = new_key.key_id.clone().unwrap_or_default();
     let previous: Vec<String> = existing.into_iter().map(|k| k.key_id).collect();
     let mut next = vec![
@@ -79,7 +68,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     for old in &previous {
         next.push(format!(
             "after in-flight contacts finish: secure-ivr retire --instance-id {} --key-id {old}",
-            args.instance_id
+            instance
         ));
     }
     emit(ctx.output, &Rotated { new_key, previous_key_ids: previous, next_steps: next })?;
