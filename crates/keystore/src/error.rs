@@ -16,6 +16,15 @@ pub enum KeyStoreError {
     /// SSM could not be reached, timed out, throttled or refused the request; the string says
     /// which (from the SDK's error, which holds no parameter value).
     Unavailable(String),
+    /// SSM refused to read the parameter, or the KMS key behind it refused to decrypt
+    /// (`AccessDeniedException`, `InvalidKeyId`): permanent until someone changes a policy or the
+    /// key, so it is not retried and is remembered for [`crate::KeyStoreConfig::denied_ttl`].
+    AccessDenied {
+        /// The parameter that was being read.
+        parameter: String,
+        /// SSM's error code and message (names a role and an ARN, never a value).
+        reason: String,
+    },
     /// The parameter exists but does not hold a usable RSA private key.
     InvalidKey {
         /// The parameter name.
@@ -48,6 +57,12 @@ impl fmt::Display for KeyStoreError {
                  (or configure the legacy parameter)"
             ),
             Self::Unavailable(why) => write!(f, "SSM Parameter Store unavailable: {why}"),
+            Self::AccessDenied { parameter, reason } => write!(
+                f,
+                "access denied reading SSM parameter {parameter} ({reason}): the function's role needs \
+                 ssm:GetParameter on the parameter and kms:Decrypt, via SSM, on the KMS key that encrypts it; \
+                 run `secure-ivr check` to see what the function can read"
+            ),
             Self::InvalidKey { parameter, reason } => {
                 write!(f, "SSM parameter {parameter} does not hold a usable RSA private key: {reason}")
             }

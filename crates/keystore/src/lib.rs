@@ -21,5 +21,5 @@ pub use name::{
 pub use pem::{MIN_RSA_BITS, parse_private_key, validate_private_key_pem};
 pub use source::{BoxFuture, FetchError, ParameterSource, SecretValue};
 #[cfg(feature = "ssm")]
-pub use ssm::{SsmParameterSource, client as ssm_client};
+pub use ssm::{DENIED_ERROR_CODES, SsmParameterSource, client as ssm_client};
 pub use store::{CacheStatus, CachedKey, KeyStore, KeyStoreConfig};

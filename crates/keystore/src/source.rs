@@ -11,14 +11,58 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A SecureString value, wiped on drop.
 pub type SecretValue = Zeroizing<String>;
 
-/// Why a fetch failed: the parameter service could not answer (not "the parameter is absent",
-/// which is `Ok(None)`). The string holds no parameter value.
+/// Why a fetch failed (not "the parameter is absent", which is `Ok(None)`). The strings hold no
+/// parameter value: they come from the service's error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchError(pub String);
+#[non_exhaustive]
+pub enum FetchError {
+    /// The parameter service could not answer in time, was unreachable, throttled or failed
+    /// inside: transient, worth asking again.
+    Unavailable(String),
+    /// The service answered that the caller may not read the parameter, or may not use the KMS
+    /// key behind it (`AccessDeniedException`, `InvalidKeyId`): a misconfiguration that asking
+    /// again will not fix.
+    AccessDenied(String),
+}
+
+impl FetchError {
+    /// Longest service message kept in an error (SSM's denials name a role and a parameter ARN,
+    /// well under this; the cap bounds what a cached error can hold).
+    pub const MAX_DETAIL_LEN: usize = 512;
+
+    /// A transient failure, its text cut to [`FetchError::MAX_DETAIL_LEN`].
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::Unavailable(capped(detail.into()))
+    }
+
+    /// A refusal, its text cut to [`FetchError::MAX_DETAIL_LEN`].
+    pub fn access_denied(detail: impl Into<String>) -> Self {
+        Self::AccessDenied(capped(detail.into()))
+    }
+
+    /// The text, whichever the kind.
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Unavailable(d) | Self::AccessDenied(d) => d,
+        }
+    }
+}
+
+fn capped(mut s: String) -> String {
+    if s.len() > FetchError::MAX_DETAIL_LEN {
+        let mut end = FetchError::MAX_DETAIL_LEN;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("...");
+    }
+    s
+}
 
 impl core::fmt::Display for FetchError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.detail())
     }
 }
 

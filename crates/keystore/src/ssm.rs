@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::retry::RetryConfig;
 use aws_sdk_ssm::config::timeout::TimeoutConfig;
-use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use zeroize::Zeroizing;
 
@@ -54,11 +54,24 @@ impl SsmParameterSource {
     }
 }
 
-fn unavailable<E, R>(err: &SdkError<E, R>) -> FetchError
+/// Error codes that mean "you may not read this", from SSM itself or from the KMS key behind a
+/// SecureString. Taken from botocore's `ssm/2014-11-06/service-2.json`: `AccessDeniedException`
+/// is SSM's (and, with a message naming `AWSKMS`, how SSM passes on KMS's refusal to decrypt);
+/// `InvalidKeyId` is the KMS-key error `GetParameter` and `GetParametersByPath` model. Neither
+/// is in the SDK's retryable set (throttling, transient, HTTP 5xx), so the SDK makes one attempt.
+pub const DENIED_ERROR_CODES: &[&str] = &["AccessDeniedException", "InvalidKeyId"];
+
+fn fetch_error<E, R>(err: &SdkError<E, R>) -> FetchError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
+    if let SdkError::ServiceError(service) = err
+        && let Some(code) = service.err().code()
+        && DENIED_ERROR_CODES.contains(&code)
+    {
+        return FetchError::access_denied(format!("{code}: {}", service.err().message().unwrap_or("")));
+    }
     // The SDK's error text names the error code and message from SSM; it never echoes a value.
     let kind = match err {
         SdkError::TimeoutError(_) => "timeout",
@@ -70,7 +83,7 @@ where
         SdkError::ConstructionFailure(_) => "request construction failed",
         _ => "error",
     };
-    FetchError(format!("{kind}: {}", DisplayErrorContext(err)))
+    FetchError::unavailable(format!("{kind}: {}", DisplayErrorContext(err)))
 }
 
 impl ParameterSource for SsmParameterSource {
@@ -82,7 +95,7 @@ impl ParameterSource for SsmParameterSource {
                 Err(SdkError::ServiceError(e)) if matches!(e.err(), GetParameterError::ParameterNotFound(_)) => {
                     Ok(None)
                 }
-                Err(e) => Err(unavailable(&e)),
+                Err(e) => Err(fetch_error(&e)),
             }
         })
     }
@@ -99,7 +112,7 @@ impl ParameterSource for SsmParameterSource {
         Box::pin(async move {
             let mut all = Vec::new();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| unavailable(&e))?;
+                let page = page.map_err(|e| fetch_error(&e))?;
                 for p in page.parameters.unwrap_or_default() {
                     if let (Some(name), Some(value)) = (p.name, p.value) {
                         all.push((name, Zeroizing::new(value)));

@@ -1,5 +1,5 @@
-//! The cache: parsed keyrings by key ID, with a TTL, a short negative cache, and the last good
-//! key kept for a while when SSM is down.
+//! The cache: parsed keyrings by key ID, with a TTL, a short bounded negative cache, and the last
+//! good key kept for a while when SSM is down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,7 +10,7 @@ use esdk_message::provider::CryptoProvider;
 
 use crate::name::{key_id_from_parameter_name, normalize_prefix, parameter_name, validate_key_id};
 use crate::pem::parse_private_key;
-use crate::source::ParameterSource;
+use crate::source::{FetchError, ParameterSource};
 use crate::{KeyStoreError, name::DEFAULT_PREFIX};
 
 /// How the key store finds and keeps keys.
@@ -26,8 +26,18 @@ pub struct KeyStoreConfig {
     /// How long "no such key" (or an unusable key) is remembered, so a storm of unknown key IDs
     /// costs one SSM call per key ID per this period.
     pub negative_ttl: Duration,
+    /// How long "access denied" (by SSM or the KMS key behind the parameter) is remembered: long
+    /// enough that a misconfigured role costs one SSM call per key ID per period, short enough
+    /// that a fixed policy takes effect quickly.
+    pub denied_ttl: Duration,
     /// How long past its TTL a key may still be used while SSM is unavailable (0 = never).
     pub max_stale: Duration,
+    /// Most key IDs the negative cache remembers. Key IDs come from untrusted message headers, so
+    /// the negative cache is bounded; when full, expired entries go first, then the oldest.
+    pub max_negative_entries: usize,
+    /// Most bytes the negative cache holds (key IDs, parameter names and reasons, plus a fixed
+    /// per-entry overhead), the same way.
+    pub max_negative_bytes: usize,
 }
 
 impl KeyStoreConfig {
@@ -37,6 +47,12 @@ impl KeyStoreConfig {
     pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
     /// Default stale-if-error window.
     pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
+    /// Default time an access denial is remembered.
+    pub const DEFAULT_DENIED_TTL: Duration = Duration::from_secs(30);
+    /// Default bound on negative-cache entries.
+    pub const DEFAULT_MAX_NEGATIVE_ENTRIES: usize = 1024;
+    /// Default bound on negative-cache bytes (256 KiB).
+    pub const DEFAULT_MAX_NEGATIVE_BYTES: usize = 256 * 1024;
 
     /// Defaults with the given prefix (checked and normalized).
     pub fn new(prefix: &str) -> Result<Self, KeyStoreError> {
@@ -44,8 +60,7 @@ impl KeyStoreConfig {
             prefix: normalize_prefix(prefix)?,
             legacy_parameter: None,
             ttl: Self::DEFAULT_TTL,
-            negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
-            max_stale: Self::DEFAULT_MAX_STALE,
+            ..Self::default()
         })
     }
 
@@ -71,7 +86,10 @@ impl Default for KeyStoreConfig {
             legacy_parameter: None,
             ttl: Self::DEFAULT_TTL,
             negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
+            denied_ttl: Self::DEFAULT_DENIED_TTL,
             max_stale: Self::DEFAULT_MAX_STALE,
+            max_negative_entries: Self::DEFAULT_MAX_NEGATIVE_ENTRIES,
+            max_negative_bytes: Self::DEFAULT_MAX_NEGATIVE_BYTES,
         }
     }
 }
@@ -123,9 +141,86 @@ impl CacheStatus {
     }
 }
 
-enum Entry {
-    Key { key: Arc<CachedKey>, fetched: Instant },
-    Missing { error: KeyStoreError, at: Instant },
+struct Entry {
+    key: Arc<CachedKey>,
+    fetched: Instant,
+}
+
+/// A remembered refusal: "not found", "unusable key", "access denied".
+struct Negative {
+    error: KeyStoreError,
+    at: Instant,
+    ttl: Duration,
+    bytes: usize,
+}
+
+/// Negative entries by key ID, bounded in count and bytes.
+#[derive(Default)]
+struct NegativeCache {
+    map: HashMap<String, Negative>,
+    bytes: usize,
+}
+
+/// What one negative entry costs: the map slot, the key ID and the strings inside the error.
+fn negative_bytes(key_id: &str, error: &KeyStoreError) -> usize {
+    let held = match error {
+        KeyStoreError::NotFound { parameter }
+        | KeyStoreError::InvalidKey { parameter, .. }
+        | KeyStoreError::KeyTooSmall { parameter, .. } => parameter.len(),
+        KeyStoreError::AccessDenied { parameter, reason } => parameter.len() + reason.len(),
+        KeyStoreError::Unavailable(why) => why.len(),
+        _ => 0,
+    };
+    core::mem::size_of::<(String, Negative)>() + key_id.len() + held
+}
+
+impl NegativeCache {
+    fn get(&self, key_id: &str, now: Instant) -> Option<&KeyStoreError> {
+        self.map.get(key_id).filter(|n| now.duration_since(n.at) < n.ttl).map(|n| &n.error)
+    }
+
+    fn remove(&mut self, key_id: &str) {
+        if let Some(old) = self.map.remove(key_id) {
+            self.bytes = self.bytes.saturating_sub(old.bytes);
+        }
+    }
+
+    fn insert(&mut self, key_id: &str, error: KeyStoreError, ttl: Duration, config: &KeyStoreConfig) {
+        self.remove(key_id);
+        let bytes = negative_bytes(key_id, &error);
+        let (max_entries, max_bytes) = (config.max_negative_entries, config.max_negative_bytes);
+        if ttl.is_zero() || max_entries == 0 || bytes > max_bytes {
+            return;
+        }
+        let full = |c: &Self| c.map.len() >= max_entries || c.bytes.saturating_add(bytes) > max_bytes;
+        if full(self) {
+            let now = Instant::now();
+            self.map.retain(|_, n| now.duration_since(n.at) < n.ttl);
+            self.bytes = self.map.values().map(|n| n.bytes).sum();
+        }
+        while full(self) {
+            let Some(oldest) = self.map.iter().min_by_key(|(_, n)| n.at).map(|(k, _)| k.clone()) else { break };
+            self.remove(&oldest);
+        }
+        self.bytes += bytes;
+        self.map.insert(key_id.to_owned(), Negative { error, at: Instant::now(), ttl, bytes });
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Parsed keys. Only parameters that exist in SSM land here, so their number is what the
+    /// operator stored (plus, with the legacy parameter, one per key ID that fell back to it).
+    keys: HashMap<String, Entry>,
+    negative: NegativeCache,
+}
+
+/// The key store's error for a failed fetch of `parameter`.
+fn fetch_failed(error: FetchError, parameter: &str) -> KeyStoreError {
+    match error {
+        FetchError::AccessDenied(reason) => KeyStoreError::AccessDenied { parameter: parameter.to_owned(), reason },
+        FetchError::Unavailable(why) => KeyStoreError::Unavailable(why),
+    }
 }
 
 /// Reads Connect private keys from a [`ParameterSource`] (SSM), parses them once and caches the
@@ -137,13 +232,19 @@ pub struct KeyStore {
     source: Arc<dyn ParameterSource>,
     provider: &'static dyn CryptoProvider,
     config: KeyStoreConfig,
-    cache: Mutex<HashMap<String, Entry>>,
+    cache: Mutex<Cache>,
 }
 
 impl core::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let cached: Vec<String> = self.lock().keys().cloned().collect();
-        f.debug_struct("KeyStore").field("config", &self.config).field("cached_key_ids", &cached).finish()
+        let cache = self.lock();
+        let cached: Vec<&String> = cache.keys.keys().collect();
+        f.debug_struct("KeyStore")
+            .field("config", &self.config)
+            .field("cached_key_ids", &cached)
+            .field("negative_entries", &cache.negative.map.len())
+            .field("negative_bytes", &cache.negative.bytes)
+            .finish()
     }
 }
 
@@ -154,7 +255,7 @@ impl KeyStore {
         provider: &'static dyn CryptoProvider,
         config: KeyStoreConfig,
     ) -> Self {
-        Self { source, provider, config, cache: Mutex::new(HashMap::new()) }
+        Self { source, provider, config, cache: Mutex::new(Cache::default()) }
     }
 
     /// The configuration.
@@ -162,7 +263,7 @@ impl KeyStore {
         &self.config
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Cache> {
         // A panic while holding the lock cannot leave the map inconsistent (single inserts).
         self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -174,14 +275,14 @@ impl KeyStore {
         let now = Instant::now();
         let stale = {
             let cache = self.lock();
-            match cache.get(key_id) {
-                Some(Entry::Key { key, fetched }) if now.duration_since(*fetched) < self.config.ttl => {
+            if let Some(error) = cache.negative.get(key_id, now) {
+                return Err(error.clone());
+            }
+            match cache.keys.get(key_id) {
+                Some(Entry { key, fetched }) if now.duration_since(*fetched) < self.config.ttl => {
                     return Ok((Arc::clone(key), CacheStatus::Hit));
                 }
-                Some(Entry::Missing { error, at }) if now.duration_since(*at) < self.config.negative_ttl => {
-                    return Err(error.clone());
-                }
-                Some(Entry::Key { key, fetched })
+                Some(Entry { key, fetched })
                     if now.duration_since(*fetched) < self.config.ttl.saturating_add(self.config.max_stale) =>
                 {
                     Some(Arc::clone(key))
@@ -192,7 +293,9 @@ impl KeyStore {
         match self.load(key_id).await {
             Ok(key) => {
                 let key = Arc::new(key);
-                self.lock().insert(key_id.to_owned(), Entry::Key { key: Arc::clone(&key), fetched: Instant::now() });
+                let mut cache = self.lock();
+                cache.negative.remove(key_id);
+                cache.keys.insert(key_id.to_owned(), Entry { key: Arc::clone(&key), fetched: Instant::now() });
                 Ok((key, CacheStatus::Fetched))
             }
             Err(KeyStoreError::Unavailable(why)) => match stale {
@@ -202,8 +305,16 @@ impl KeyStore {
                 }
                 None => Err(KeyStoreError::Unavailable(why)),
             },
+            // An answer from SSM (absent, unusable, denied) replaces any key held for this ID: a
+            // revoked permission or deleted parameter is not bridged by the stale key.
             Err(error) => {
-                self.lock().insert(key_id.to_owned(), Entry::Missing { error: error.clone(), at: Instant::now() });
+                let ttl = match error {
+                    KeyStoreError::AccessDenied { .. } => self.config.denied_ttl,
+                    _ => self.config.negative_ttl,
+                };
+                let mut cache = self.lock();
+                cache.keys.remove(key_id);
+                cache.negative.insert(key_id, error.clone(), ttl, &self.config);
                 Err(error)
             }
         }
@@ -213,11 +324,11 @@ impl KeyStore {
     /// SSM. For callers that already know SSM is unavailable.
     pub fn get_cached(&self, key_id: &str) -> Option<(Arc<CachedKey>, CacheStatus)> {
         let now = Instant::now();
-        match self.lock().get(key_id)? {
-            Entry::Key { key, fetched } if now.duration_since(*fetched) < self.config.ttl => {
+        match self.lock().keys.get(key_id)? {
+            Entry { key, fetched } if now.duration_since(*fetched) < self.config.ttl => {
                 Some((Arc::clone(key), CacheStatus::Hit))
             }
-            Entry::Key { key, fetched }
+            Entry { key, fetched }
                 if now.duration_since(*fetched) < self.config.ttl.saturating_add(self.config.max_stale) =>
             {
                 Some((Arc::clone(key), CacheStatus::StaleAfterError))
@@ -229,7 +340,7 @@ impl KeyStore {
     async fn load(&self, key_id: &str) -> Result<CachedKey, KeyStoreError> {
         let parameter = parameter_name(&self.config.prefix, key_id)?;
         tracing::debug!(key_id, parameter = %parameter, "fetching key from SSM");
-        if let Some(pem) = self.source.get(&parameter).await.map_err(|e| KeyStoreError::Unavailable(e.0))? {
+        if let Some(pem) = self.source.get(&parameter).await.map_err(|e| fetch_failed(e, &parameter))? {
             let keyring = parse_private_key(self.provider, &parameter, key_id, &pem)?;
             return Ok(CachedKey { keyring, parameter, legacy: false });
         }
@@ -237,7 +348,7 @@ impl KeyStore {
             return Err(KeyStoreError::NotFound { parameter });
         };
         tracing::debug!(key_id, parameter = %legacy, "no parameter for the key ID; trying the legacy parameter");
-        match self.source.get(legacy).await.map_err(|e| KeyStoreError::Unavailable(e.0))? {
+        match self.source.get(legacy).await.map_err(|e| fetch_failed(e, legacy))? {
             Some(pem) => {
                 let keyring = parse_private_key(self.provider, legacy, key_id, &pem)?;
                 Ok(CachedKey { keyring, parameter: legacy.clone(), legacy: true })
@@ -250,14 +361,14 @@ impl KeyStore {
     /// not pay a fetch on its first call). Parameters that are not usable keys are skipped with a
     /// warning; returns how many keys were cached.
     pub async fn warm(&self) -> Result<usize, KeyStoreError> {
-        let all = self.source.list(&self.config.prefix).await.map_err(|e| KeyStoreError::Unavailable(e.0))?;
+        let all = self.source.list(&self.config.prefix).await.map_err(|e| fetch_failed(e, &self.config.prefix))?;
         let mut loaded = 0;
         for (name, pem) in all {
             let Some(key_id) = key_id_from_parameter_name(&self.config.prefix, &name) else { continue };
             match parse_private_key(self.provider, &name, key_id, &pem) {
                 Ok(keyring) => {
                     let key = Arc::new(CachedKey { keyring, parameter: name.clone(), legacy: false });
-                    self.lock().insert(key_id.to_owned(), Entry::Key { key, fetched: Instant::now() });
+                    self.lock().keys.insert(key_id.to_owned(), Entry { key, fetched: Instant::now() });
                     loaded += 1;
                 }
                 Err(error) => tracing::warn!(parameter = %name, error = %error, "skipping unusable key while warming"),
@@ -268,7 +379,16 @@ impl KeyStore {
 
     /// Forgets everything cached (for example after a rotation the operator wants applied now).
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut cache = self.lock();
+        cache.keys.clear();
+        cache.negative = NegativeCache::default();
+    }
+
+    /// How many key IDs the negative cache holds, and their bytes (see
+    /// [`KeyStoreConfig::max_negative_bytes`]).
+    pub fn negative_cache_size(&self) -> (usize, usize) {
+        let cache = self.lock();
+        (cache.negative.map.len(), cache.negative.bytes)
     }
 }
 
@@ -290,6 +410,7 @@ mod tests {
         values: Mutex<HashMap<String, String>>,
         gets: AtomicUsize,
         down: AtomicBool,
+        denied: AtomicBool,
     }
 
     impl Memory {
@@ -308,8 +429,13 @@ mod tests {
     impl ParameterSource for Memory {
         fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
             self.gets.fetch_add(1, Ordering::SeqCst);
-            let r = if self.down.load(Ordering::SeqCst) {
-                Err(FetchError("connection failed".into()))
+            let r = if self.denied.load(Ordering::SeqCst) {
+                Err(FetchError::access_denied(format!(
+                    "AccessDeniedException: The ciphertext refers to a customer master key that does not exist, \
+                     does not exist in this region, or you are not allowed to access. (Service: AWSKMS; {name})"
+                )))
+            } else if self.down.load(Ordering::SeqCst) {
+                Err(FetchError::unavailable("connection failed"))
             } else {
                 Ok(self.values.lock().unwrap().get(name).cloned().map(zeroize::Zeroizing::new))
             };
@@ -480,6 +606,89 @@ mod tests {
         for line in PKCS8_2048.lines().chain(WEAK_1024.lines()).filter(|l| !l.starts_with("-----")) {
             assert!(!text.contains(line), "key material in {text}");
         }
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_its_own_error_and_remembered_for_the_denied_ttl() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        src.denied.store(true, Ordering::SeqCst);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        for _ in 0..5 {
+            let Err(KeyStoreError::AccessDenied { parameter, reason }) = ks.get("k").await else { panic!() };
+            assert_eq!(parameter, format!("{P}k"));
+            assert!(reason.starts_with("AccessDeniedException") && reason.contains("AWSKMS"), "{reason}");
+        }
+        assert_eq!(src.gets(), 1, "a denial is asked once per denied_ttl");
+        let text = ks.get("k").await.unwrap_err().to_string();
+        assert!(text.contains("kms:Decrypt") && text.contains("secure-ivr check"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn access_denied_has_its_own_ttl() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        src.denied.store(true, Ordering::SeqCst);
+        let cfg = KeyStoreConfig { denied_ttl: Duration::ZERO, ..KeyStoreConfig::default() };
+        let ks = store(Arc::clone(&src), cfg);
+        assert!(matches!(ks.get("k").await, Err(KeyStoreError::AccessDenied { .. })));
+        src.denied.store(false, Ordering::SeqCst);
+        // The policy was fixed: with no denied TTL the next call reads the key.
+        assert_eq!(ks.get("k").await.unwrap().1, CacheStatus::Fetched);
+        assert_eq!(src.gets(), 2);
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_not_bridged_by_a_stale_key() {
+        let src = Memory::with(&[(&format!("{P}k"), PKCS8_2048)]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig { ttl: Duration::ZERO, ..KeyStoreConfig::default() });
+        ks.get("k").await.unwrap();
+        src.denied.store(true, Ordering::SeqCst);
+        assert!(matches!(ks.get("k").await, Err(KeyStoreError::AccessDenied { .. })));
+        assert!(ks.get_cached("k").is_none(), "a revoked permission drops the cached key");
+    }
+
+    #[tokio::test]
+    async fn negative_cache_is_bounded_in_entries_and_keeps_the_newest() {
+        let src = Memory::with(&[]);
+        let cfg = KeyStoreConfig { max_negative_entries: 4, ..KeyStoreConfig::default() };
+        let ks = store(Arc::clone(&src), cfg);
+        for i in 0..10 {
+            let _ = ks.get(&format!("unknown-{i}")).await;
+        }
+        assert_eq!(ks.negative_cache_size().0, 4);
+        assert_eq!(src.gets(), 10);
+        let _ = ks.get("unknown-9").await;
+        assert_eq!(src.gets(), 10, "the newest entry is still cached");
+        let _ = ks.get("unknown-0").await;
+        assert_eq!(src.gets(), 11, "the oldest entry was evicted");
+    }
+
+    #[tokio::test]
+    async fn negative_cache_is_bounded_in_bytes() {
+        let src = Memory::with(&[]);
+        let ks = store(Arc::clone(&src), KeyStoreConfig::default());
+        let _ = ks.get(&"a".repeat(100)).await;
+        let (_, one) = ks.negative_cache_size();
+        assert!(one > 100);
+        let cfg = KeyStoreConfig { max_negative_bytes: one * 5 / 2, ..KeyStoreConfig::default() };
+        let ks = store(Arc::clone(&src), cfg);
+        for c in ['a', 'b', 'c', 'd', 'e'] {
+            let _ = ks.get(&c.to_string().repeat(100)).await;
+        }
+        let (entries, bytes) = ks.negative_cache_size();
+        assert_eq!(entries, 2);
+        assert!(bytes <= one * 5 / 2, "{bytes}");
+        // Larger than the whole budget: not cached at all.
+        let cfg = KeyStoreConfig { max_negative_bytes: 10, ..KeyStoreConfig::default() };
+        let ks = store(src, cfg);
+        let _ = ks.get("x").await;
+        assert_eq!(ks.negative_cache_size(), (0, 0));
+    }
+
+    #[test]
+    fn service_text_in_a_fetch_error_is_capped() {
+        let long = FetchError::access_denied("é".repeat(5000));
+        assert!(long.detail().len() <= FetchError::MAX_DETAIL_LEN + 3, "{}", long.detail().len());
+        assert_eq!(FetchError::unavailable("timeout").detail(), "timeout");
     }
 
     #[test]

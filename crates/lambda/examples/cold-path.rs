@@ -64,7 +64,12 @@ fn main() {
     .expect("event");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
-    let response = runtime.block_on(handle(&event, &deps, YearMonth::now_utc()));
+    let response = runtime.block_on(handle(
+        &event,
+        &deps,
+        YearMonth::now_utc(),
+        secure_ivr_lambda::deadline::from_budget(std::time::Instant::now(), config.invocation_budget),
+    ));
     let status = response.get("Status").cloned().unwrap_or_default();
     assert_eq!(status, "Success", "cold path must decrypt");
     println!(r#"{{"in_process_us": {:.1}, "status": "{status}"}}"#, started.elapsed().as_secs_f64() * 1e6);

@@ -19,8 +19,14 @@ pub struct Config {
     pub warm_cache: bool,
     /// CloudWatch namespace of the EMF metrics.
     pub metrics_namespace: String,
-    /// Time one invocation may spend fetching keys, all values together.
+    /// Time an invocation has when the runtime gives no usable deadline (missing, or already
+    /// past, as under `cargo lambda watch`); otherwise the deadline decides (see
+    /// [`crate::deadline`]).
     pub invocation_budget: Duration,
+    /// Decrypt parameters that are not declared (no `Encrypted` prefix, no `<Name>Type`) when
+    /// their value parses as a Connect message. Off by default: attributes a caller can
+    /// influence must not make the function ask SSM for key IDs of their choosing.
+    pub decrypt_undeclared: bool,
 }
 
 /// A setting that cannot be used; the cold start fails with this message.
@@ -63,12 +69,31 @@ pub mod vars {
     pub const SSM_MAX_ATTEMPTS: &str = "SECURE_IVR_SSM_MAX_ATTEMPTS";
     /// EMF namespace.
     pub const METRICS_NAMESPACE: &str = "SECURE_IVR_METRICS_NAMESPACE";
-    /// Key fetch budget of one invocation, ms.
+    /// Time of one invocation when the runtime's deadline is missing or past, ms.
     pub const INVOCATION_BUDGET: &str = "SECURE_IVR_INVOCATION_BUDGET_MS";
+    /// Decrypt undeclared parameters that parse as messages.
+    pub const DECRYPT_UNDECLARED: &str = "SECURE_IVR_DECRYPT_UNDECLARED";
 }
+
+/// Default of [`vars::INVOCATION_BUDGET`]: the template's default function timeout (6 s).
+pub const DEFAULT_INVOCATION_BUDGET_MS: u64 = 6000;
+/// Smallest [`vars::INVOCATION_BUDGET`]: more than [`crate::deadline::ANSWER_MARGIN`], so some
+/// time is left for a key fetch.
+pub const MIN_INVOCATION_BUDGET_MS: u64 = 500;
+/// Largest [`vars::INVOCATION_BUDGET`]: Lambda's longest function timeout (15 min). The template
+/// sets it to the function's `Timeout`; Connect itself waits at most 8 s.
+pub const MAX_INVOCATION_BUDGET_MS: u64 = 900_000;
 
 /// Connect gives a Lambda at most 8 s; one key fetch may use at most this much of it.
 pub const MAX_SSM_OPERATION_MS: u64 = 6000;
+
+fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<bool, ConfigError> {
+    match get(var).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError(format!("{var}={other:?}: expected true or false"))),
+    }
+}
 
 fn number(
     get: &dyn Fn(&str) -> Option<String>,
@@ -110,11 +135,8 @@ impl Config {
             Some(v) => ValueType::parse(&v)
                 .ok_or_else(|| ConfigError(format!("{DEFAULT_TYPE}={v:?}: expected card, expiry, cvv or digits")))?,
         };
-        let warm_cache = match get(WARM_CACHE).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("" | "false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(other) => return Err(ConfigError(format!("{WARM_CACHE}={other:?}: expected true or false"))),
-        };
+        let warm_cache = flag(get, WARM_CACHE)?;
+        let decrypt_undeclared = flag(get, DECRYPT_UNDECLARED)?;
 
         let ms = Duration::from_millis;
         let ssm = SsmLimits {
@@ -137,8 +159,14 @@ impl Config {
         if metrics_namespace.len() > 255 || metrics_namespace.contains(':') {
             return Err(ConfigError(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: not a CloudWatch namespace")));
         }
-        let invocation_budget = ms(number(get, INVOCATION_BUDGET, 6000, 500, 7500)?);
-        Ok(Self { keystore, ssm, default_type, warm_cache, metrics_namespace, invocation_budget })
+        let invocation_budget = ms(number(
+            get,
+            INVOCATION_BUDGET,
+            DEFAULT_INVOCATION_BUDGET_MS,
+            MIN_INVOCATION_BUDGET_MS,
+            MAX_INVOCATION_BUDGET_MS,
+        )?);
+        Ok(Self { keystore, ssm, default_type, warm_cache, metrics_namespace, invocation_budget, decrypt_undeclared })
     }
 }
 
@@ -162,6 +190,14 @@ mod tests {
         assert_eq!(c.default_type, ValueType::Card);
         assert_eq!(c.ssm, SsmLimits::default());
         assert!(!c.warm_cache);
+        assert!(!c.decrypt_undeclared);
+        assert_eq!(c.invocation_budget, Duration::from_millis(DEFAULT_INVOCATION_BUDGET_MS));
+        assert_eq!(c.keystore.denied_ttl, KeyStoreConfig::DEFAULT_DENIED_TTL);
+    }
+
+    #[test]
+    fn the_smallest_budget_leaves_time_after_the_answer_margin() {
+        assert!(Duration::from_millis(MIN_INVOCATION_BUDGET_MS) > crate::deadline::ANSWER_MARGIN);
     }
 
     #[test]
@@ -174,8 +210,12 @@ mod tests {
             (vars::WARM_CACHE, "true"),
             (vars::SSM_OPERATION_TIMEOUT, "2000"),
             (vars::SSM_MAX_ATTEMPTS, "2"),
+            (vars::INVOCATION_BUDGET, "3000"),
+            (vars::DECRYPT_UNDECLARED, "true"),
         ])
         .unwrap();
+        assert_eq!(c.invocation_budget, Duration::from_millis(3000));
+        assert!(c.decrypt_undeclared);
         assert_eq!(c.keystore.prefix, "/x/y/");
         assert_eq!(c.keystore.legacy_parameter.as_deref(), Some("CONNECT_INPUT_DECRYPTION_KEY"));
         assert_eq!(c.keystore.ttl, Duration::from_secs(60));
@@ -195,6 +235,10 @@ mod tests {
             (vars::SSM_OPERATION_TIMEOUT, "9000"),
             (vars::SSM_MAX_ATTEMPTS, "10"),
             (vars::LEGACY_PARAMETER, "bad name"),
+            (vars::INVOCATION_BUDGET, "100"),
+            (vars::INVOCATION_BUDGET, "900001"),
+            (vars::INVOCATION_BUDGET, "6s"),
+            (vars::DECRYPT_UNDECLARED, "sometimes"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{err}");

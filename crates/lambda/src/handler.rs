@@ -42,6 +42,9 @@ pub enum ErrorCode {
     KeyInvalid,
     /// SSM could not be reached in time (or throttled): retry in the flow or fail over.
     KeyStoreUnavailable,
+    /// SSM, or the KMS key behind the parameter, refused the function's role: a permanent
+    /// misconfiguration (not retried; remembered briefly), fix the role or key policy.
+    KeyAccessDenied,
     /// The footer signature does not verify: the ciphertext was altered.
     SignatureInvalid,
     /// The data key or an authentication tag did not verify (wrong key for this key ID, or
@@ -60,6 +63,7 @@ impl ErrorCode {
             Self::KeyNotFound => "KeyNotFound",
             Self::KeyInvalid => "KeyInvalid",
             Self::KeyStoreUnavailable => "KeyStoreUnavailable",
+            Self::KeyAccessDenied => "KeyAccessDenied",
             Self::SignatureInvalid => "SignatureInvalid",
             Self::DecryptFailed => "DecryptFailed",
             Self::Internal => "Internal",
@@ -84,6 +88,7 @@ impl ErrorCode {
     pub fn from_keystore_error(e: &KeyStoreError) -> Self {
         match e {
             KeyStoreError::Unavailable(_) => Self::KeyStoreUnavailable,
+            KeyStoreError::AccessDenied { .. } => Self::KeyAccessDenied,
             KeyStoreError::InvalidKey { .. } | KeyStoreError::KeyTooSmall { .. } => Self::KeyInvalid,
             KeyStoreError::InvalidConfiguration(_) => Self::Internal,
             _ => Self::KeyNotFound,
@@ -126,6 +131,8 @@ impl Outcome {
 
 /// Suffix of the parameter that declares a value's type: `EncryptedCreditCardType=card`.
 pub const TYPE_SUFFIX: &str = "Type";
+/// Prefix that declares a parameter encrypted (the AWS blog's `EncryptedCreditCard`).
+pub const ENCRYPTED_PREFIX: &str = "Encrypted";
 /// What Connect sends when the caller entered nothing.
 pub const TIMEOUT_VALUE: &str = "Timeout";
 
@@ -136,7 +143,16 @@ struct Input<'e> {
     kind: ValueType,
 }
 
-fn select_inputs<'e>(event: &'e ConnectEvent, default_type: ValueType) -> Result<Vec<Input<'e>>, String> {
+/// The parameters to decrypt. Declared ones (the blog's `Encrypted` prefix, or a `<Name>Type`)
+/// always are, and report errors; an undeclared one only with `decrypt_undeclared` and only if it
+/// parses as a message. Otherwise a message-shaped undeclared parameter is skipped with a
+/// warning: its key ID may come from the caller, and must not pick what SSM is asked for.
+fn select_inputs<'e>(
+    event: &'e ConnectEvent,
+    default_type: ValueType,
+    decrypt_undeclared: bool,
+    contact_id: &str,
+) -> Result<Vec<Input<'e>>, String> {
     let mut inputs = Vec::new();
     for (name, value) in event.string_parameters() {
         if let Some(base) = name.strip_suffix(TYPE_SUFFIX)
@@ -150,10 +166,21 @@ fn select_inputs<'e>(event: &'e ConnectEvent, default_type: ValueType) -> Result
             None => default_type,
         };
         // Declared inputs (a `<Name>Type` or the blog's `Encrypted` prefix) report errors; any other
-        // parameter is an input only if it parses as a message.
-        let declared = declaration.is_some() || name.starts_with("Encrypted");
-        if declared || looks_like_message(value) {
+        // parameter is an input only when configured, and only if it parses as a message.
+        let declared = declaration.is_some() || name.starts_with(ENCRYPTED_PREFIX);
+        if declared {
             inputs.push(Input { name, value, kind });
+        } else if looks_like_message(value) {
+            if decrypt_undeclared {
+                inputs.push(Input { name, value, kind });
+            } else {
+                tracing::warn!(
+                    contact_id,
+                    parameter = name,
+                    "parameter looks encrypted but is not declared; not decrypted: name it Encrypted..., add \
+                     a <Name>Type parameter, or set SECURE_IVR_DECRYPT_UNDECLARED=true"
+                );
+            }
         }
     }
     Ok(inputs)
@@ -183,12 +210,15 @@ struct Timings {
 }
 
 /// Handles one Connect event. `today` decides expiry; pass [`YearMonth::now_utc`] in production.
-pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth) -> Response {
+/// `answer_by` is when the answer must be ready: key fetches still running then are abandoned
+/// (`KeyStoreUnavailable`). In Lambda it is the invocation's deadline less a margin
+/// ([`crate::deadline::answer_by`]).
+pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth, answer_by: Instant) -> Response {
     let started = Instant::now();
     let contact_id = event.contact_id();
     let mut response = Response::new();
 
-    let inputs = match select_inputs(event, deps.config.default_type) {
+    let inputs = match select_inputs(event, deps.config.default_type, deps.config.decrypt_undeclared, &contact_id) {
         Ok(inputs) => inputs,
         Err(declaration) => {
             tracing::error!(contact_id, parameter = %declaration, "unknown value type declared; expected card, expiry, cvv or digits");
@@ -206,7 +236,7 @@ pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth) -> 
     let mut ssm_down = false;
     let mut overall: Option<Outcome> = None;
     for input in &inputs {
-        let budget = Budget { deadline: started + deps.config.invocation_budget, ssm_down: &mut ssm_down };
+        let budget = Budget { deadline: answer_by, ssm_down: &mut ssm_down };
         let (outcome, timings, key_id, cache) = process(input, deps, today, &contact_id, budget).await;
         let code = match &outcome {
             Outcome::Error(c) => Some(c.as_str()),
@@ -349,7 +379,11 @@ async fn process(
     } else {
         match tokio::time::timeout(remaining, deps.keys.get(&key_id)).await {
             Ok(r) => r,
-            Err(_) => Err(KeyStoreError::Unavailable("invocation time budget exhausted".into())),
+            Err(_) => Err(KeyStoreError::Unavailable(format!(
+                "no time left before the invocation deadline (less {} ms to answer) after {} ms",
+                crate::deadline::ANSWER_MARGIN.as_millis(),
+                remaining.as_millis()
+            ))),
         }
     };
     if matches!(got, Err(KeyStoreError::Unavailable(_))) {

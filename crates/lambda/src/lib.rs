@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod deadline;
 pub mod event;
 pub mod handler;
 pub mod logging;

@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use keystore::{KeyStore, SsmParameterSource};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use secure_ivr_lambda::deadline::{self, BudgetSource};
 use secure_ivr_lambda::metrics::StdoutMetrics;
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, YearMonth, handle, logging};
 
@@ -30,7 +32,20 @@ async fn main() -> Result<(), Error> {
     let deps = Deps { keys: &keys, config: &config, metrics: &metrics, provider };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ConnectEvent>| async move {
-        Ok::<_, Error>(handle(&event.payload, deps, YearMonth::now_utc()).await)
+        let by = deadline::answer_by(
+            Some(event.context.deadline),
+            deadline::epoch_ms(SystemTime::now()),
+            Instant::now(),
+            deps.config.invocation_budget,
+        );
+        if by.source == BudgetSource::Configured {
+            tracing::debug!(
+                deadline_ms = event.context.deadline,
+                budget_ms = u64::try_from(by.time_left.as_millis()).unwrap_or(u64::MAX),
+                "no usable invocation deadline; using SECURE_IVR_INVOCATION_BUDGET_MS"
+            );
+        }
+        Ok::<_, Error>(handle(&event.payload, deps, YearMonth::now_utc(), by.at).await)
     }))
     .await
 }

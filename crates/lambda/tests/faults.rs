@@ -1,6 +1,8 @@
 //! SSM faults: unreachable, slow, throttled. The answer must be `Status=Error`,
 //! `ErrorCode=KeyStoreUnavailable` well inside Connect's 8 s, and a later call must succeed once
-//! SSM is back. Default production limits (3 s hard bound per fetch).
+//! SSM is back. Default production limits (3 s hard bound per fetch). SSM (or its KMS key)
+//! refusing the role is `KeyAccessDenied`, at once, after exactly one request, and remembered.
+//! The proxy's doc comment says what it cannot show.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -26,7 +28,16 @@ macro_rules! moto {
 }
 
 async fn seed(moto: &str, prefix: &str) -> (String, String) {
-    let admin = ssm(moto, &keystore::SsmLimits::default());
+    // Seeding is not under test: generous limits, so a loaded moto cannot fail it.
+    let admin = ssm(
+        moto,
+        &keystore::SsmLimits {
+            read_timeout: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(30),
+            ..keystore::SsmLimits::default()
+        },
+    );
     let id = key_id();
     put(&admin, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
     let ct = encrypt(&id, KEY_A_PUBLIC, CARD);
@@ -136,4 +147,94 @@ async fn several_keys_with_slow_ssm_still_answer_in_time() {
     }
     assert!(elapsed < BUDGET, "answered after {elapsed:?}");
     check_leaks(&h, &[], &[CARD]);
+}
+
+fn emf_has(h: &Harness, outcome: &str, code: &str) -> bool {
+    h.emf().iter().any(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["Outcome"] == outcome && v["ErrorCode"] == code
+    })
+}
+
+/// One refusing mode: `KeyAccessDenied` at once, one request (no SDK retry, no retry of ours),
+/// none for a second call inside the negative-cache window, and the key read once the cache is
+/// cleared and SSM answers again.
+async fn denied_case(name: &str, moto: &str, mode: Mode, log_names: &str) {
+    let prefix = unique_prefix();
+    let (_, ct) = seed(moto, &prefix).await;
+    let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(moto), mode).await;
+    let h = Harness::new(&proxy.endpoint(), &[(vars::KEY_PREFIX, &prefix)]);
+    let ev = event(&[("EncryptedCreditCard", &ct)]);
+    let t = Instant::now();
+    let r = h.call(&ev).await;
+    let elapsed = t.elapsed();
+    assert_eq!(r.get("Status").map(String::as_str), Some("Error"), "{name}: {r:?}");
+    assert_eq!(r.get("ErrorCode").map(String::as_str), Some("KeyAccessDenied"), "{name}: {r:?}");
+    assert_eq!(r.get("EncryptedCreditCard_ErrorCode").map(String::as_str), Some("KeyAccessDenied"));
+    // "At once": no backoff, no second attempt (the retry backoff alone is at least 50 ms and a
+    // second attempt would show in the count).
+    assert!(elapsed < Duration::from_millis(1000), "{name}: answered after {elapsed:?}");
+    assert_eq!(proxy.requests(), 1, "{name}: a denial must not be retried");
+    assert!(emf_has(&h, "Error", "KeyAccessDenied"), "{name}: no EMF line with ErrorCode=KeyAccessDenied");
+    assert!(logs().contains(log_names), "{name}: the log should name {log_names}");
+
+    // Within the negative-cache window: the same answer, no request.
+    let r2 = h.call(&ev).await;
+    assert_eq!(r2.get("ErrorCode").map(String::as_str), Some("KeyAccessDenied"));
+    assert_eq!(proxy.requests(), 1, "{name}: a second call within the window must not reach SSM");
+    assert_eq!(proxy.connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // The policy is fixed and the cache forgotten: the key is read.
+    proxy.set(Mode::Forward);
+    h.keys.clear();
+    expect_success(&h, &ev).await;
+    check_leaks(&h, &[&r, &r2], &[CARD, KEY_A_PKCS8_2048]);
+}
+
+#[tokio::test]
+async fn ssm_access_denied_is_key_access_denied_at_once() {
+    let moto = moto!("ssm_access_denied_is_key_access_denied_at_once");
+    denied_case("AccessDeniedException", &moto, Mode::AccessDenied, "ssm:GetParameter").await;
+}
+
+#[tokio::test]
+async fn kms_access_denied_through_ssm_is_key_access_denied_at_once() {
+    let moto = moto!("kms_access_denied_through_ssm_is_key_access_denied_at_once");
+    denied_case("KMS AccessDeniedException", &moto, Mode::KmsAccessDenied, "AWSKMS").await;
+}
+
+#[tokio::test]
+async fn invalid_kms_key_id_is_key_access_denied_at_once() {
+    let moto = moto!("invalid_kms_key_id_is_key_access_denied_at_once");
+    denied_case("InvalidKeyId", &moto, Mode::InvalidKeyId, "InvalidKeyId").await;
+}
+
+#[tokio::test]
+async fn slow_ssm_gives_up_at_the_invocation_deadline_not_the_operation_timeout() {
+    let moto = moto!("slow_ssm_gives_up_at_the_invocation_deadline_not_the_operation_timeout");
+    let prefix = unique_prefix();
+    let (_, ct) = seed(&moto, &prefix).await;
+    let proxy =
+        FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Silent(Duration::from_secs(10))).await;
+    // An attempt timeout longer than the deadline: only the deadline can end the fetch in time.
+    let h = Harness::new(
+        &proxy.endpoint(),
+        &[
+            (vars::KEY_PREFIX, &prefix),
+            (vars::SSM_READ_TIMEOUT, "5000"),
+            (vars::SSM_ATTEMPT_TIMEOUT, "5000"),
+            (vars::SSM_OPERATION_TIMEOUT, "6000"),
+        ],
+    );
+    let ev = event(&[("EncryptedCreditCard", &ct), ("EncryptedOther", &ct)]);
+    let t = Instant::now();
+    let r = h.call_by(&ev, t + Duration::from_millis(700)).await;
+    let elapsed = t.elapsed();
+    assert_eq!(r.get("ErrorCode").map(String::as_str), Some("KeyStoreUnavailable"), "{r:?}");
+    assert_eq!(r.get("EncryptedOther_ErrorCode").map(String::as_str), Some("KeyStoreUnavailable"), "{r:?}");
+    assert!(elapsed >= Duration::from_millis(690), "gave up before the deadline: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1200), "outlived the deadline: {elapsed:?}");
+    assert!(logs().contains("no time left before the invocation deadline"));
+    proxy.set(Mode::Forward);
+    expect_success(&h, &event(&[("EncryptedCreditCard", &ct)])).await;
 }

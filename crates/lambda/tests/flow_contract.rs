@@ -147,7 +147,7 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             let mut returned = BTreeSet::new();
             let mut statuses = BTreeSet::new();
             for (case, ev) in [("valid", valid), ("invalid", invalid), ("timeout", timeout), ("unknown key", unknown)] {
-                let r: Response = handle(&ev, &deps, TODAY).await;
+                let r: Response = handle(&ev, &deps, TODAY, answer_by(&config)).await;
                 assert_eq!(
                     r.get("Values").map(String::as_str),
                     Some(encrypted.len().to_string().as_str()),

@@ -32,12 +32,18 @@ impl ParameterSource for Counting {
 }
 
 async fn call(source: &Arc<Counting>, ev: &secure_ivr_lambda::ConnectEvent) -> Response {
+    call_with(source, ev, &[]).await
+}
+
+async fn call_with(source: &Arc<Counting>, ev: &secure_ivr_lambda::ConnectEvent, vars: &[(&str, &str)]) -> Response {
     capture_logs();
-    let config = Config::from_lookup(&|_| None).unwrap();
+    let map: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
+    let config = Config::from_lookup(&|k| map.get(k).map(|v| (*v).to_owned())).unwrap();
     let provider = esdk_message::provider::default_provider();
     let keys = KeyStore::new(Arc::clone(source) as Arc<dyn ParameterSource>, provider, KeyStoreConfig::default());
     let metrics = CaptureMetrics::default();
-    let r = handle(ev, &Deps { keys: &keys, config: &config, metrics: &metrics, provider }, TODAY).await;
+    let r = handle(ev, &Deps { keys: &keys, config: &config, metrics: &metrics, provider }, TODAY, answer_by(&config))
+        .await;
     assert_response_alphabet(&r);
     r
 }
@@ -88,14 +94,59 @@ async fn key_ids_that_could_leave_the_prefix_never_reach_ssm() {
 }
 
 #[tokio::test]
-async fn undeclared_parameters_are_inputs_only_if_they_parse() {
+async fn undeclared_parameters_are_never_decrypted_by_default() {
+    let id = key_id();
+    let src = Arc::new(Counting {
+        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
+        ..Default::default()
+    });
+    // A message a caller could have put in a contact attribute, under a key ID of their choosing.
+    let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
+    let r = call(&src, &event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")])).await;
+    assert_eq!(status(&r), ("Error", "NoEncryptedInput"), "{r:?}");
+    assert!(!r.contains_key("CardData_Status"), "{r:?}");
+    assert_eq!(src.gets.load(Ordering::SeqCst), 0, "an undeclared parameter must not reach SSM");
+    assert!(logs().contains("not declared"), "the skip should be logged");
+}
+
+#[tokio::test]
+async fn undeclared_parameters_beside_a_declared_one_are_left_alone() {
     let id = key_id();
     let src = Arc::new(Counting {
         key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
         ..Default::default()
     });
     let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
-    let r = call(&src, &event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")])).await;
+    let other = encrypt("attacker-chosen-key-id", KEY_A_PUBLIC, "4111111111111111");
+    let r = call(&src, &event(&[("EncryptedCreditCard", &ct), ("Note", &other)])).await;
+    assert_eq!(status(&r), ("Success", ""), "{r:?}");
+    assert_eq!(r["Values"], "1");
+    assert_eq!(src.gets.load(Ordering::SeqCst), 1, "only the declared value's key is fetched");
+}
+
+#[tokio::test]
+async fn declared_by_type_parameter_is_decrypted() {
+    let id = key_id();
+    let src = Arc::new(Counting {
+        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
+        ..Default::default()
+    });
+    let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
+    let r = call(&src, &event(&[("CardData", &ct), ("CardDataType", "card")])).await;
+    assert_eq!(status(&r), ("Success", ""), "{r:?}");
+    assert_eq!(r["CardData_Last4"], "1111");
+}
+
+#[tokio::test]
+async fn undeclared_parameters_are_inputs_only_if_they_parse_when_configured() {
+    let id = key_id();
+    let src = Arc::new(Counting {
+        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
+        ..Default::default()
+    });
+    let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
+    let ev = event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")]);
+    let r = call_with(&src, &ev, &[(secure_ivr_lambda::config::vars::DECRYPT_UNDECLARED, "true")]).await;
     assert_eq!(status(&r), ("Success", ""), "{r:?}");
     assert_eq!(r["Values"], "1");
     assert_eq!(r["CardData_Last4"], "1111");

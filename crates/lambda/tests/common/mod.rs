@@ -151,13 +151,18 @@ impl Harness {
     }
 
     pub async fn call(&self, event: &ConnectEvent) -> Response {
+        self.call_by(event, answer_by(&self.config)).await
+    }
+
+    /// Like [`Harness::call`], answering by `answer_by` (as the runtime's deadline sets it).
+    pub async fn call_by(&self, event: &ConnectEvent, answer_by: std::time::Instant) -> Response {
         let deps = Deps {
             keys: &self.keys,
             config: &self.config,
             metrics: &self.metrics,
             provider: esdk_message::provider::default_provider(),
         };
-        let r = handle(event, &deps, TODAY).await;
+        let r = handle(event, &deps, TODAY, answer_by).await;
         assert_response_alphabet(&r);
         r
     }
@@ -165,6 +170,12 @@ impl Harness {
     pub fn emf(&self) -> Vec<String> {
         self.metrics.0.lock().unwrap().clone()
     }
+}
+
+/// When a test call must answer: the configured budget from now, as the runtime does when it
+/// gives no deadline.
+pub fn answer_by(config: &Config) -> std::time::Instant {
+    secure_ivr_lambda::deadline::from_budget(std::time::Instant::now(), config.invocation_budget)
 }
 
 /// Every key and value of a response uses only `A-Z a-z 0-9 _ -`.
