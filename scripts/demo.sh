@@ -10,7 +10,7 @@
 # Stops everything it started, also on Ctrl-C or failure. Safe to run again: every run uses a
 # fresh moto and a fresh temporary directory.
 # The first run compiles the CLI and then the Lambda: about 10 minutes on 2 cores from a fresh
-# clone (cargo's progress is shown); later runs take about a minute. Builds go to cargo's target
+# clone (cargo's progress is shown); later runs take under a minute. Builds go to cargo's target
 # directory (CARGO_TARGET_DIR or .cargo/config.toml are honoured).
 #
 #   scripts/demo.sh [--card DIGITS]      # default card: 4111111111111111 (a public test number)
@@ -50,7 +50,7 @@ target_dir="$(cargo_target_dir)" || { echo "demo: cannot find cargo's target dir
 cli="$target_dir/debug/secure-ivr"
 if [ ! -x "$cli" ]; then
     echo "demo: first run: compiling the CLI, then (step 5) the Lambda, takes about 10 minutes on" \
-        "2 cores from a fresh clone; later runs take about a minute. Builds go to $target_dir." >&2
+        "2 cores from a fresh clone; later runs take under a minute. Builds go to $target_dir." >&2
 fi
 bash scripts/setup-python.sh
 export PATH="$root/.venv/bin:$PATH" # cargo-lambda and zig
@@ -69,8 +69,8 @@ say "3. secure-ivr keygen (RSA-4096 + certificate, private key straight into SSM
 # gets a key of its own for the key parameters, named as the stack would name it.
 kms_alias=alias/secure-ivr/secure-ivr-decrypt-keys
 "$root/.venv/bin/python" - "$kms_alias" <<'PY'
-import sys, boto3
-kms = boto3.client("kms")
+import os, sys, boto3
+kms = boto3.client("kms", region_name=os.environ["AWS_REGION"])
 key = kms.create_key(Description="Secure IVR demo: encrypts the key parameters")["KeyMetadata"]["KeyId"]
 kms.create_alias(AliasName=sys.argv[1], TargetKeyId=key)
 PY
