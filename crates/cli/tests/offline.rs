@@ -492,3 +492,101 @@ fn key_ids_that_escape_the_prefix_are_refused() {
     let o = encrypt(&cert, "../../etc", "1");
     assert_code(&o, 6);
 }
+
+/// An endpoint nothing listens on: a command that reaches the network fails with exit 4, so a
+/// refusal with another code shows nothing was sent.
+fn closed_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    format!("http://{addr}")
+}
+
+fn keygen_against_nothing(prefix: &str, args: &[&str]) -> std::process::Output {
+    let mut c = bin_with_creds();
+    c.env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", closed_endpoint())
+        .env("SECURE_IVR_PREFIX", prefix)
+        .args(["keygen", "--bits", "2048"])
+        .args(args);
+    run(c, None)
+}
+
+#[test]
+fn tags_outside_ssm_character_set_are_refused_before_generating() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for tag in ["team=a;b", "team=tab\there", "aws:owner=me", "bad*key=v", "=v", "secure-ivr:status=x"] {
+        let key = dir.path().join("k.pem");
+        let mut c = bin();
+        c.args(["keygen", "--no-store", "--bits", "2048", "--private-key-out"]).arg(&key).args(["--tag", tag]);
+        let o = run(c, None);
+        assert_code(&o, 2);
+        assert!(err(&o).contains("--tag"), "{tag}: {}", err(&o));
+        assert!(!key.exists(), "{tag}: a key was generated");
+    }
+    // Unicode letters, spaces and SSM's symbols are fine.
+    let key = dir.path().join("ok.pem");
+    let mut c = bin();
+    c.args(["keygen", "--no-store", "--bits", "2048", "--private-key-out"])
+        .arg(&key)
+        .args(["--tag", "équipe=Sécurité + Réseau @ HQ/1:2=3"]);
+    assert_code(&run(c, None), 0);
+}
+
+#[test]
+fn parameter_names_ssm_would_refuse_stop_keygen_before_generating() {
+    let fourteen: String = (0..14).map(|i| format!("/l{i}")).collect();
+    let long = format!("/{}/", "p".repeat(1000));
+    for prefix in ["/aws/keys/", "/SSM-keys/", "/Aws/x/", &format!("{fourteen}/"), &long] {
+        let o = keygen_against_nothing(prefix, &["--kms-key-id", "alias/k"]);
+        assert_code(&o, 3);
+        assert!(err(&o).contains("no key was generated"), "{prefix}: {}", err(&o));
+        assert!(!err(&o).contains("generating an RSA"), "{prefix}: {}", err(&o));
+    }
+    // 14 levels + pending/<fingerprint> is 16, refused above; 13 levels + pending/<fingerprint> is
+    // exactly 15: the name checks pass and the command only fails when it reaches for SSM.
+    let thirteen: String = (0..13).map(|i| format!("/l{i}")).collect();
+    let o = keygen_against_nothing(&format!("{thirteen}/"), &["--kms-key-id", "alias/k"]);
+    assert_code(&o, 4);
+    assert!(err(&o).contains("could not reach"), "passes the name checks, then fails on the network: {}", err(&o));
+}
+
+#[test]
+fn instance_arn_in_another_region_and_bad_stack_names_are_refused_offline() {
+    let arn = "arn:aws:connect:eu-west-2:111122223333:instance/11111111-2222-3333-4444-555555555555";
+    let o = keygen_against_nothing("/p/", &["--instance-id", arn, "--kms-key-id", "alias/k"]);
+    assert_code(&o, 3);
+    assert!(err(&o).contains("eu-west-2") && err(&o).contains("--region"), "{}", err(&o));
+    let o = keygen_against_nothing("/p/", &["--instance-id", "arn:aws:s3:::bucket", "--kms-key-id", "alias/k"]);
+    assert_code(&o, 6);
+
+    let o = keygen_against_nothing("/p/", &["--stack", "my_stack"]);
+    assert_code(&o, 3);
+    assert!(err(&o).contains("--stack"), "{}", err(&o));
+    let o = keygen_against_nothing("/p/", &["--kms-key-id", "key id with spaces"]);
+    assert_code(&o, 3);
+}
+
+#[test]
+fn unreachable_stack_names_the_flag_that_avoids_it() {
+    let o = keygen_against_nothing("/p/", &[]);
+    assert_code(&o, 4);
+    let e = err(&o);
+    assert!(e.contains("CloudFormation stack secure-ivr"), "default stack name: {e}");
+    assert!(e.contains("--kms-key-id"), "{e}");
+    assert!(!e.contains("generating an RSA"), "{e}");
+}
+
+#[test]
+fn no_store_needs_no_kms_key_and_no_stack() {
+    // No credentials, no region, an unusable stack name in the environment: --no-store never reads it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = bin();
+    c.env("SECURE_IVR_STACK", "stack-that-does-not-exist")
+        .args(["--output", "json", "keygen", "--no-store", "--bits", "2048", "--private-key-out"])
+        .arg(dir.path().join("k.pem"));
+    let o = run(c, None);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["kms_key_id"], serde_json::Value::Null);
+    assert!(!err(&o).contains("CloudFormation"), "{}", err(&o));
+}

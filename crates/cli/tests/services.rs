@@ -215,7 +215,19 @@ fn connect_rotation_within_the_two_key_limit() {
 
     // First key.
     let mut c = cli(&m, &prefix, Some(&connect), None);
-    c.args(["--output", "json", "keygen", "--bits", "2048", "--instance-id", instance, "--out-dir"]).arg(dir.path());
+    c.args([
+        "--output",
+        "json",
+        "keygen",
+        "--bits",
+        "2048",
+        "--instance-id",
+        instance,
+        "--kms-key-id",
+        "alias/secure-ivr-test",
+    ])
+    .arg("--out-dir")
+    .arg(dir.path());
     let o = run(c, None);
     assert_code(&o, 0);
     let first = json(&o)["key_id"].as_str().expect("key id").to_owned();
@@ -238,21 +250,31 @@ fn connect_rotation_within_the_two_key_limit() {
 
     // Rotate: second key, old stays live.
     let mut c = cli(&m, &prefix, Some(&connect), None);
-    c.args(["--output", "json", "rotate", "--bits", "2048", "--instance-id", instance]);
+    c.args([
+        "--output",
+        "json",
+        "rotate",
+        "--bits",
+        "2048",
+        "--instance-id",
+        instance,
+        "--kms-key-id",
+        "alias/secure-ivr-test",
+    ]);
     let o = run(c, None);
     assert_code(&o, 0);
     let rotated = json(&o);
     let second = rotated["new_key"]["key_id"].as_str().expect("id").to_owned();
     assert_eq!(rotated["previous_key_ids"][0], first.as_str());
 
-    // A third key hits Connect's limit: rotate refuses up front, keygen reports the service error.
+    // A third key hits Connect's limit: rotate and keygen both refuse up front.
     let mut c = cli(&m, &prefix, Some(&connect), None);
-    c.args(["rotate", "--bits", "2048", "--instance-id", instance]);
+    c.args(["rotate", "--bits", "2048", "--instance-id", instance, "--kms-key-id", "alias/secure-ivr-test"]);
     let o = run(c, None);
     assert_code(&o, 8);
     assert!(err(&o).contains(&first));
     let mut c = cli(&m, &prefix, Some(&connect), None);
-    c.args(["keygen", "--bits", "2048", "--instance-id", instance]);
+    c.args(["keygen", "--bits", "2048", "--instance-id", instance, "--kms-key-id", "alias/secure-ivr-test"]);
     let o = run(c, None);
     assert_code(&o, 8);
     assert!(err(&o).contains("limit"));
@@ -376,4 +398,230 @@ fn time_now() -> String {
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
+}
+
+/// What moto shows here: DescribeStacks of stacks it created (CREATE_COMPLETE, REVIEW_IN_PROGRESS
+/// after a change set, unknown names) and the KeyId SSM records for each parameter. What it
+/// cannot show: that the KMS key really encrypts (moto does not encrypt), or any key policy.
+mod stack_keys {
+    use super::*;
+    use common::{moto_cloudformation, moto_kms_key, outputs_template};
+
+    /// A stack in CREATE_COMPLETE with the current template's outputs and `kms` as its key.
+    fn complete_stack(m: &str, name: &str, prefix: &str, kms: &str) {
+        let t = outputs_template(&[
+            ("FunctionArn", "arn:aws:lambda:us-east-1:123456789012:function:secure-ivr"),
+            ("FunctionRoleArn", "arn:aws:iam::123456789012:role/secure-ivr-fn"),
+            ("KeyParameterPrefix", prefix),
+            ("KeyParametersKmsKeyArn", kms),
+            ("KeyAccessAlert", "true"),
+        ]);
+        let r = moto_cloudformation(m, REGION, "CreateStack", &[("StackName", name), ("TemplateBody", &t)]);
+        assert!(r.contains("StackId"), "CreateStack: {r}");
+        let d = moto_cloudformation(m, REGION, "DescribeStacks", &[("StackName", name)]);
+        assert!(d.contains("CREATE_COMPLETE"), "{d}");
+    }
+
+    fn stack_name(tag: &str) -> String {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("secure-ivr-{tag}-{}-{nanos}", std::process::id())
+    }
+
+    fn kms_key_id_of(m: &str, name: &str) -> serde_json::Value {
+        let d = moto_ssm(
+            m,
+            REGION,
+            "DescribeParameters",
+            &serde_json::json!({"ParameterFilters": [{"Key": "Name", "Values": [name]}]}),
+        );
+        d["Parameters"][0]["KeyId"].clone()
+    }
+
+    fn stored_under(m: &str, prefix: &str) -> usize {
+        let v = moto_ssm(
+            m,
+            REGION,
+            "GetParametersByPath",
+            &serde_json::json!({"Path": prefix.trim_end_matches('/'), "Recursive": true}),
+        );
+        v["Parameters"].as_array().map_or(0, Vec::len)
+    }
+
+    fn keygen(m: &str, prefix: &str, connect: Option<&str>, args: &[&str]) -> std::process::Output {
+        let mut c = cli(m, prefix, connect, None);
+        c.args(["--output", "json", "keygen", "--bits", "2048"]).args(args);
+        run(c, None)
+    }
+
+    #[test]
+    fn keygen_and_activate_use_the_stack_kms_key() {
+        let Some(m) = moto("keygen_and_activate_use_the_stack_kms_key") else { return };
+        let prefix = unique_prefix("stack-kms");
+        let kms = moto_kms_key(&m, REGION);
+        let stack = stack_name("kms");
+        complete_stack(&m, &stack, &prefix, &kms);
+
+        // No --kms-key-id: the stack's KeyParametersKmsKeyArn, found through --stack.
+        let o = keygen(&m, &prefix, None, &["--stack", &stack]);
+        assert_code(&o, 0);
+        let created = json(&o);
+        let pending = created["parameter"].as_str().expect("parameter").to_owned();
+        assert_eq!(created["kms_key_id"], kms.as_str());
+        assert_eq!(kms_key_id_of(&m, &pending), serde_json::json!(kms), "PutParameter KeyId");
+        assert!(err(&o).contains(&stack), "{}", err(&o));
+        assert!(!err(&o).contains("warning"), "{}", err(&o));
+
+        // The same through SECURE_IVR_STACK.
+        let mut c = cli(&m, &prefix, None, None);
+        c.env("SECURE_IVR_STACK", &stack).args(["--output", "json", "keygen", "--bits", "2048"]);
+        let o2 = run(c, None);
+        assert_code(&o2, 0);
+        let second = json(&o2)["parameter"].as_str().expect("parameter").to_owned();
+        assert_eq!(kms_key_id_of(&m, &second), serde_json::json!(kms));
+
+        // activate refuses another KMS key and leaves the pending key where it was.
+        let fp = created["fingerprint"].as_str().expect("fingerprint").to_owned();
+        let other = moto_kms_key(&m, REGION);
+        let mut c = cli(&m, &prefix, None, None);
+        c.args(["activate", "--key-id", "key-1", "--fingerprint", &fp, "--kms-key-id", &other]);
+        let o = run(c, None);
+        assert_code(&o, 8);
+        assert!(err(&o).contains(&kms) && err(&o).contains(&other), "{}", err(&o));
+        assert_eq!(kms_key_id_of(&m, &pending), serde_json::json!(kms), "pending key still there");
+        assert_eq!(kms_key_id_of(&m, &format!("{prefix}key-1")), serde_json::Value::Null, "nothing activated");
+
+        // An alias cannot be compared with the pending key's ARN without KMS: refused too.
+        let mut c = cli(&m, &prefix, None, None);
+        c.args(["activate", "--key-id", "key-1", "--fingerprint", &fp, "--kms-key-id", "alias/aws/ssm"]);
+        assert_code(&run(c, None), 8);
+
+        // Without --kms-key-id (and with a stack that does not exist, which it then never reads)
+        // the activated key keeps the pending key's KMS key.
+        let mut c = cli(&m, &prefix, None, None);
+        c.args(["--output", "json", "activate", "--key-id", "key-1", "--fingerprint", &fp, "--stack", "no-such-stack"]);
+        let o = run(c, None);
+        assert_code(&o, 0);
+        assert_eq!(json(&o)["kms_key_id"], kms.as_str());
+        assert_eq!(kms_key_id_of(&m, &format!("{prefix}key-1")), serde_json::json!(kms));
+        assert_eq!(kms_key_id_of(&m, &pending), serde_json::Value::Null, "pending removed");
+
+        // Naming the pending key explicitly (by its bare key ID) is the same key: accepted.
+        let fp2 = json(&o2)["fingerprint"].as_str().expect("fingerprint").to_owned();
+        let bare = kms.rsplit('/').next().expect("key id").to_owned();
+        let mut c = cli(&m, &prefix, None, None);
+        c.args(["activate", "--key-id", "key-2", "--fingerprint", &fp2, "--kms-key-id", &bare]);
+        assert_code(&run(c, None), 0);
+        assert_eq!(kms_key_id_of(&m, &format!("{prefix}key-2")), serde_json::json!(kms));
+    }
+
+    #[test]
+    fn keygen_without_a_usable_kms_key_stores_nothing() {
+        let Some(m) = moto("keygen_without_a_usable_kms_key_stores_nothing") else { return };
+        let prefix = unique_prefix("no-kms");
+        let kms = moto_kms_key(&m, REGION);
+
+        // No such stack (the default name in a fresh account).
+        let o = keygen(&m, &prefix, None, &["--stack", &stack_name("absent")]);
+        assert_code(&o, 5);
+        assert!(err(&o).contains("does not exist"), "{}", err(&o));
+        assert!(err(&o).contains("--kms-key-id") && err(&o).contains("--stack"), "{}", err(&o));
+        assert!(!err(&o).contains("generating"), "refused before a key was generated: {}", err(&o));
+
+        // A stack still in REVIEW_IN_PROGRESS (change set created, not executed).
+        let review = stack_name("review");
+        let t = outputs_template(&[("KeyParametersKmsKeyArn", &kms)]);
+        let r = moto_cloudformation(
+            &m,
+            REGION,
+            "CreateChangeSet",
+            &[("StackName", &review), ("ChangeSetName", "c1"), ("ChangeSetType", "CREATE"), ("TemplateBody", &t)],
+        );
+        assert!(r.contains("StackId"), "CreateChangeSet: {r}");
+        let o = keygen(&m, &prefix, None, &["--stack", &review]);
+        assert_code(&o, 8);
+        assert!(err(&o).contains("REVIEW_IN_PROGRESS") && err(&o).contains("--kms-key-id"), "{}", err(&o));
+
+        // A complete stack from an older template: no KeyParametersKmsKeyArn output.
+        let old = stack_name("old");
+        let t = outputs_template(&[
+            ("FunctionArn", "arn:aws:lambda:us-east-1:123456789012:function:secure-ivr"),
+            ("FunctionRoleArn", "arn:aws:iam::123456789012:role/secure-ivr-fn"),
+            ("KeyParameterPrefix", &prefix),
+        ]);
+        let r = moto_cloudformation(&m, REGION, "CreateStack", &[("StackName", &old), ("TemplateBody", &t)]);
+        assert!(r.contains("StackId"), "CreateStack: {r}");
+        let o = keygen(&m, &prefix, None, &["--stack", &old]);
+        assert_code(&o, 3);
+        assert!(err(&o).contains("KeyParametersKmsKeyArn") && err(&o).contains("older template"), "{}", err(&o));
+        assert!(err(&o).contains("--kms-key-id"), "{}", err(&o));
+
+        // rotate refuses the same way.
+        let mut c = cli(&m, &prefix, None, None);
+        c.args(["rotate", "--bits", "2048", "--instance-id", "11111111-2222-3333-4444-555555555555", "--stack", &old]);
+        let o = run(c, None);
+        assert_code(&o, 3);
+        assert!(err(&o).contains("--kms-key-id"), "{}", err(&o));
+
+        assert_eq!(stored_under(&m, &prefix), 0, "nothing was stored");
+    }
+
+    #[test]
+    fn explicit_aws_ssm_is_accepted_with_a_warning() {
+        let Some(m) = moto("explicit_aws_ssm_is_accepted_with_a_warning") else { return };
+        let prefix = unique_prefix("aws-ssm");
+        // No stack is read: --kms-key-id makes --stack unnecessary.
+        let o = keygen(&m, &prefix, None, &["--kms-key-id", "alias/aws/ssm", "--stack", "no-such-stack"]);
+        assert_code(&o, 0);
+        assert!(err(&o).contains("warning") && err(&o).contains("ssm:GetParameter"), "{}", err(&o));
+        let name = json(&o)["parameter"].as_str().expect("parameter").to_owned();
+        assert_eq!(kms_key_id_of(&m, &name), serde_json::json!("alias/aws/ssm"));
+
+        // A customer managed key named explicitly: no warning, no stack.
+        let kms = moto_kms_key(&m, REGION);
+        let o = keygen(&m, &prefix, None, &["--kms-key-id", &kms, "--stack", "no-such-stack"]);
+        assert_code(&o, 0);
+        assert!(!err(&o).contains("warning"), "{}", err(&o));
+    }
+
+    #[test]
+    fn connect_limit_and_instance_arns_are_checked_before_generating() {
+        let Some(m) = moto("connect_limit_and_instance_arns_are_checked_before_generating") else { return };
+        let prefix = unique_prefix("limit");
+        let instance = "22222222-2222-3333-4444-555555555555";
+        let arn = format!("arn:aws:connect:{REGION}:123456789012:instance/{instance}");
+        let (connect, keys) = fake_connect(instance);
+        let kms = moto_kms_key(&m, REGION);
+
+        // An instance ARN works wherever an ID does: keygen, rotate, list.
+        let o = keygen(&m, &prefix, Some(&connect), &["--instance-id", &arn, "--kms-key-id", &kms]);
+        assert_code(&o, 0);
+        assert_eq!(json(&o)["instance_id"], instance);
+        let mut c = cli(&m, &prefix, Some(&connect), None);
+        c.args(["--output", "json", "rotate", "--bits", "2048", "--instance-id", &arn, "--kms-key-id", &kms]);
+        assert_code(&run(c, None), 0);
+        assert_eq!(keys.lock().expect("lock").len(), 2);
+        let mut c = cli(&m, &prefix, Some(&connect), None);
+        c.args(["--output", "json", "list", "--instance-id", &arn]);
+        let o = run(c, None);
+        assert_code(&o, 0);
+        assert_eq!(json(&o)["instance_id"], instance);
+        let before = stored_under(&m, &prefix);
+        assert_eq!(before, 2);
+
+        // Two keys held: keygen refuses before generating, and nothing new is stored.
+        let o = keygen(&m, &prefix, Some(&connect), &["--instance-id", instance, "--kms-key-id", &kms]);
+        assert_code(&o, 8);
+        assert!(err(&o).contains("limit") && err(&o).contains("no key was generated"), "{}", err(&o));
+        assert!(!err(&o).contains("generating an RSA"), "{}", err(&o));
+        assert_eq!(stored_under(&m, &prefix), before);
+        assert_eq!(keys.lock().expect("lock").len(), 2);
+
+        // An ARN from another region is refused before anything (exit 3, names the region).
+        let west = format!("arn:aws:connect:eu-west-2:123456789012:instance/{instance}");
+        let o = keygen(&m, &prefix, Some(&connect), &["--instance-id", &west, "--kms-key-id", &kms]);
+        assert_code(&o, 3);
+        assert!(err(&o).contains("--region eu-west-2"), "{}", err(&o));
+        assert_eq!(stored_under(&m, &prefix), before);
+    }
 }

@@ -310,3 +310,72 @@ pub fn json(o: &Output) -> serde_json::Value {
 pub fn write(path: &Path, data: &[u8]) {
     std::fs::write(path, data).expect("write file");
 }
+
+/// Sends one raw HTTP request to moto (which does not check signatures; it routes by the
+/// credential scope's service name) and returns the body.
+fn moto_raw(endpoint: &str, region: &str, service: &str, headers: &str, payload: &str) -> String {
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect moto");
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\n{headers}\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    s.write_all(req.as_bytes()).expect("write moto");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read moto");
+    resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+}
+
+/// Creates a symmetric KMS key in moto; returns its ARN.
+pub fn moto_kms_key(endpoint: &str, region: &str) -> String {
+    let body = moto_raw(
+        endpoint,
+        region,
+        "kms",
+        "X-Amz-Target: TrentService.CreateKey\r\nContent-Type: application/x-amz-json-1.1\r\n",
+        r#"{"Description":"secure-ivr test key"}"#,
+    );
+    let start = body.find('{').unwrap_or(0);
+    let end = body.rfind('}').map(|e| e + 1).unwrap_or(body.len());
+    let v: serde_json::Value = serde_json::from_str(body.get(start..end).unwrap_or("{}")).unwrap_or_default();
+    v["KeyMetadata"]["Arn"].as_str().unwrap_or_else(|| panic!("moto CreateKey: {body}")).to_owned()
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One CloudFormation (query protocol) call to moto; returns the XML body.
+pub fn moto_cloudformation(endpoint: &str, region: &str, action: &str, params: &[(&str, &str)]) -> String {
+    let mut form = format!("Action={action}&Version=2010-05-15");
+    for (k, v) in params {
+        form.push_str(&format!("&{}={}", form_encode(k), form_encode(v)));
+    }
+    moto_raw(
+        endpoint,
+        region,
+        "cloudformation",
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n",
+        &form,
+    )
+}
+
+/// A template with only a no-op resource (CloudFormation requires one) and the given outputs,
+/// so moto can take a stack to CREATE_COMPLETE with exactly the outputs a test needs.
+pub fn outputs_template(outputs: &[(&str, &str)]) -> String {
+    let outs: serde_json::Map<String, serde_json::Value> =
+        outputs.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!({ "Value": v }))).collect();
+    serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": { "Nothing": { "Type": "AWS::CloudFormation::WaitConditionHandle" } },
+        "Outputs": outs,
+    })
+    .to_string()
+}
