@@ -1,5 +1,7 @@
 //! `secure-ivr check`.
 
+mod function;
+
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -13,7 +15,10 @@ use crate::{Ctx, files, keymat, store};
 
 /// Preflight before go-live or after a change: credentials and region, every active private key
 /// readable and well-formed, certificates valid, and (with --instance-id) Connect's keys each
-/// backed by a matching private key. Exit 9 when any check fails.
+/// backed by a matching private key. Then what the function sees: IAM's policy simulator says
+/// whether the function's role (from --stack, or --function-role) may ssm:GetParameter each active
+/// key and kms:Decrypt it through SSM, each key's KMS key is compared with the function's, and the
+/// key-access alerts are checked for a logging CloudTrail trail. Exit 9 when any check fails.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Connect instance whose associations to verify.
@@ -25,6 +30,39 @@ pub struct Args {
     /// Warn about certificates expiring within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: u32,
+    #[command(flatten)]
+    pub stack: crate::stack::StackArgs,
+    /// The function's execution role, instead of reading it from the stack.
+    #[arg(long, value_name = "ARN")]
+    pub function_role: Option<String>,
+    /// With --function-role: the function (its ARN is the lambda:SourceFunctionArn of its calls).
+    #[arg(long, value_name = "ARN", requires = "function_role")]
+    pub function_arn: Option<String>,
+    /// With --function-role: the KMS key the function may decrypt with (ID, ARN or alias).
+    #[arg(long, value_name = "KEY", requires = "function_role")]
+    pub kms_key_id: Option<String>,
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Fine.
+    Ok,
+    /// Needs attention; does not change the exit code.
+    Warn,
+    /// A finding: exit 9.
+    Fail,
+}
+
+impl CheckStatus {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Warn => "WARN",
+            Self::Fail => "FAIL",
+        }
+    }
 }
 
 /// One check.
@@ -33,7 +71,7 @@ pub struct Item {
     /// What was checked.
     pub check: String,
     /// `ok`, `warn` or `fail`.
-    pub status: &'static str,
+    pub status: CheckStatus,
     /// Detail or next step.
     pub detail: String,
 }
@@ -52,7 +90,7 @@ pub struct Report {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for c in &self.checks {
-            writeln!(f, "{:<4}  {}: {}", c.status.to_uppercase(), c.check, c.detail)?;
+            writeln!(f, "{:<4}  {}: {}", c.status.label(), c.check, c.detail)?;
         }
         writeln!(f, "{} failed, {} warnings, {} checks", self.failed, self.warnings, self.checks.len())
     }
@@ -62,15 +100,17 @@ impl std::fmt::Display for Report {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
     let mut items = Vec::new();
-    let mut add = |check: String, status: &'static str, detail: String| items.push(Item { check, status, detail });
+    let mut add = |check: String, status: CheckStatus, detail: String| items.push(Item { check, status, detail });
 
     match aws.sts().get_caller_identity().send().await {
-        Ok(id) => {
-            add("credentials".into(), "ok", format!("{} in {}", id.arn().unwrap_or("unknown principal"), aws.region()))
-        }
+        Ok(id) => add(
+            "credentials".into(),
+            CheckStatus::Ok,
+            format!("{} in {}", id.arn().unwrap_or("unknown principal"), aws.region()),
+        ),
         Err(e) => {
             let e = crate::error::aws("sts:GetCallerIdentity", e);
-            add("credentials".into(), "fail", format!("{} ({})", e.message, e.hint.unwrap_or_default()));
+            add("credentials".into(), CheckStatus::Fail, format!("{} ({})", e.message, e.hint.unwrap_or_default()));
         }
     }
 
@@ -78,6 +118,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let ssm = aws.ssm();
     let now = OffsetDateTime::now_utc();
     let mut active_fingerprints = Vec::new();
+    let mut active = Vec::new();
     for s in &stored {
         let status = s.tag(store::TAG_STATUS).unwrap_or(if s.key_id.is_some() { "active" } else { "pending" });
         let label = s.key_id.clone().unwrap_or_else(|| s.name.clone());
@@ -85,7 +126,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             "pending" => {
                 add(
                     format!("key {label}"),
-                    "warn",
+                    CheckStatus::Warn,
                     "pending: add its public key in Connect, then `secure-ivr activate`".into(),
                 );
                 continue;
@@ -95,7 +136,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                 if over {
                     add(
                         format!("key {label}"),
-                        "warn",
+                        CheckStatus::Warn,
                         "retired and past its grace period: `secure-ivr retire --delete`".into(),
                     );
                 }
@@ -103,16 +144,31 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             }
             _ => {}
         }
+        active.push(function::ActiveKey { label: label.clone(), parameter: s.name.clone() });
         match store::get_private(&ssm, &s.name, &aws.region()).await {
-            Err(e) => add(format!("key {label} readable"), "fail", e.message),
+            // The stack's key policy lets only the function decrypt active keys, so an operator
+            // being refused is the expected case there; the function's view below says more.
+            Err(e) if operator_denied(&e) => {
+                add(
+                    format!("key {label} readable"),
+                    CheckStatus::Warn,
+                    "not by you (AccessDenied; expected under the stack's key, which only the function may decrypt): \
+                     size and fingerprint unverified, the fingerprint tag stands in for --certificate"
+                        .into(),
+                );
+                if let Some(fp) = s.tag(store::TAG_FINGERPRINT) {
+                    active_fingerprints.push(fp.to_owned());
+                }
+            }
+            Err(e) => add(format!("key {label} readable"), CheckStatus::Fail, e.message),
             Ok(fetched) => match keymat::private_facts(&fetched.pem) {
                 Err(e) => match keymat::private_key_bits(&fetched.pem) {
                     Some(bits) if bits < keystore::MIN_RSA_BITS => {
-                        add(format!("key {label} size"), "fail", keymat::too_small(bits));
+                        add(format!("key {label} size"), CheckStatus::Fail, keymat::too_small(bits));
                     }
                     _ => add(
                         format!("key {label} well-formed"),
-                        "fail",
+                        CheckStatus::Fail,
                         format!("{} ({})", e.message, e.hint.unwrap_or_default()),
                     ),
                 },
@@ -120,13 +176,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                     if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != facts.fingerprint) {
                         add(
                             format!("key {label} fingerprint"),
-                            "fail",
+                            CheckStatus::Fail,
                             "the stored key does not match its fingerprint tag".into(),
                         );
                     } else {
                         add(
                             format!("key {label} readable"),
-                            "ok",
+                            CheckStatus::Ok,
                             format!("RSA-{} {}", facts.bits, short(&facts.fingerprint)),
                         );
                     }
@@ -135,20 +191,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             },
         }
         match s.tag(store::TAG_CERT_NOT_AFTER).and_then(parse_time) {
-            Some(t) if t < now => {
-                add(format!("key {label} certificate"), "fail", format!("expired {}", crate::output::rfc3339(t)))
-            }
+            Some(t) if t < now => add(
+                format!("key {label} certificate"),
+                CheckStatus::Fail,
+                format!("expired {}", crate::output::rfc3339(t)),
+            ),
             Some(t) if t < now + Duration::days(i64::from(args.warn_days)) => add(
                 format!("key {label} certificate"),
-                "warn",
+                CheckStatus::Warn,
                 format!("expires {}: rotate soon", crate::output::rfc3339(t)),
             ),
-            Some(t) => {
-                add(format!("key {label} certificate"), "ok", format!("valid until {}", crate::output::rfc3339(t)))
-            }
+            Some(t) => add(
+                format!("key {label} certificate"),
+                CheckStatus::Ok,
+                format!("valid until {}", crate::output::rfc3339(t)),
+            ),
             None => add(
                 format!("key {label} certificate"),
-                "warn",
+                CheckStatus::Warn,
                 "no expiry tag; check the certificate with --certificate".into(),
             ),
         }
@@ -158,7 +218,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         if assoc.is_empty() {
             add(
                 "connect keys".into(),
-                "fail",
+                CheckStatus::Fail,
                 format!("instance {instance} has no security key; encrypted input cannot work"),
             );
         }
@@ -167,15 +227,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             match backing {
                 None => add(
                     format!("connect key {}", k.key_id),
-                    "fail",
+                    CheckStatus::Fail,
                     "no private key in SSM: every call with this key fails".into(),
                 ),
                 Some(s) if k.fingerprint.is_some() && s.tag(store::TAG_FINGERPRINT) != k.fingerprint.as_deref() => add(
                     format!("connect key {}", k.key_id),
-                    "fail",
+                    CheckStatus::Fail,
                     "Connect's public key does not match the stored private key".into(),
                 ),
-                Some(_) => add(format!("connect key {}", k.key_id), "ok", "backed by a matching private key".into()),
+                Some(_) => {
+                    add(format!("connect key {}", k.key_id), CheckStatus::Ok, "backed by a matching private key".into())
+                }
             }
         }
         for s in &stored {
@@ -183,7 +245,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             if let (Some(id), true) = (&s.key_id, active)
                 && !assoc.iter().any(|k| &k.key_id == id)
             {
-                add(format!("key {id}"), "warn", format!("not associated with instance {instance}"));
+                add(format!("key {id}"), CheckStatus::Warn, format!("not associated with instance {instance}"));
             }
         }
     }
@@ -193,32 +255,64 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         let pem = match files::read_pem(path) {
             Ok(p) => p,
             Err(e) => {
-                add(check, "fail", e.message);
+                add(check, CheckStatus::Fail, e.message);
                 continue;
             }
         };
         match keymat::certificate_validity(&pem, now) {
-            Err(e) => add(check.clone(), "fail", e.message),
+            Err(e) => add(check.clone(), CheckStatus::Fail, e.message),
             Ok((_, na)) if na < now + Duration::days(i64::from(args.warn_days)) => {
-                add(check.clone(), "warn", format!("expires {}", crate::output::rfc3339(na)))
+                add(check.clone(), CheckStatus::Warn, format!("expires {}", crate::output::rfc3339(na)))
             }
             Ok(_) => {}
         }
         match keymat::fingerprint_public_pem(&pem) {
             Ok(fp) if active_fingerprints.contains(&fp) => {
-                add(check, "ok", format!("matches active key {}", short(&fp)))
+                add(check, CheckStatus::Ok, format!("matches active key {}", short(&fp)))
             }
-            Ok(fp) => add(check, "fail", format!("public key {} matches no active private key", short(&fp))),
-            Err(e) => add(check, "fail", e.message),
+            Ok(fp) => add(check, CheckStatus::Fail, format!("public key {} matches no active private key", short(&fp))),
+            Err(e) => add(check, CheckStatus::Fail, e.message),
         }
     }
 
-    let failed = items.iter().filter(|i| i.status == "fail").count();
-    let warnings = items.iter().filter(|i| i.status == "warn").count();
+    items.extend(function::check(&aws, &args, &active).await);
+
+    let failed = items.iter().filter(|i| i.status == CheckStatus::Fail).count();
+    let warnings = items.iter().filter(|i| i.status == CheckStatus::Warn).count();
     emit(ctx.output, &Report { checks: items, failed, warnings })?;
     if failed > 0 { Ok(Outcome::Findings) } else { Ok(Outcome::Done) }
 }
 
+/// Whether reading a key failed because IAM or KMS refused the operator (the SDK error code, as
+/// [`crate::error::aws`] words it), rather than the key being missing or the call failing.
+fn operator_denied(e: &crate::error::CliError) -> bool {
+    e.exit == crate::error::Exit::Aws
+        && ["AccessDeniedException", "AccessDenied"]
+            .iter()
+            .any(|code| e.message.contains(&format!(" failed: {code}: ")))
+}
+
 fn short(fp: &str) -> String {
     fp.chars().take(16).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{CliError, Exit};
+
+    #[test]
+    fn an_operator_refused_is_told_apart_from_other_failures() {
+        let denied = |code: &str| {
+            CliError::new(Exit::Aws, format!("reading /k/a from SSM failed: {code}: User: x is not authorized"), "h")
+        };
+        assert!(operator_denied(&denied("AccessDeniedException")));
+        assert!(!operator_denied(&denied("ThrottlingException")));
+        assert!(!operator_denied(&CliError::new(Exit::NotFound, "no private key at /k/a", "h")));
+        assert!(!operator_denied(&CliError::new(
+            Exit::Aws,
+            "reading /k/AccessDeniedException failed: InternalServerError: x",
+            "h"
+        )));
+    }
 }

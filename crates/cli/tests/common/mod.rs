@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI tests: run the real binary, find moto, serve wire-level fakes.
 #![allow(dead_code, missing_docs)]
 
+pub mod iam;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
