@@ -122,4 +122,90 @@ fi
 # EMF lines reached stdout.
 if grep -q '"CloudWatchMetrics"' "$WORK/watch.log"; then pass "EMF metric lines emitted"; else fail "EMF metric lines emitted"; fi
 
+# --- SSM says AccessDeniedException: the same runtime against a loopback fake SSM that refuses
+# every request as SSM refuses a role without ssm:GetParameter (HTTP 400, JSON 1.1, `__type` and
+# `Message` as botocore's ssm/2014-11-06/service-2.json names them) and counts the requests.
+# What it cannot show: IAM or KMS deciding anything (it refuses all), real SSM's exact headers
+# and message, TLS, and a real invocation deadline (cargo lambda watch's is in 1970; the Rust
+# test crates/lambda/tests/runtime.rs covers the deadline with a Runtime API emulator).
+lambda_watch_stop
+DENY_PORT_FILE="$WORK/deny.port"
+DENY_COUNT_FILE="$WORK/deny.count"
+"$PY" - "$DENY_PORT_FILE" "$DENY_COUNT_FILE" >"$WORK/deny.log" 2>&1 <<'PY' &
+import http.server, sys, threading
+port_file, count_file = sys.argv[1:3]
+lock, count = threading.Lock(), [0]
+BODY = (b'{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/'
+        b'secure-ivr-decrypt-role/secure-ivr is not authorized to perform: ssm:GetParameter on resource: '
+        b'arn:aws:ssm:us-east-1:123456789012:parameter/connect/secure-ivr-e2e/keys/k because no '
+        b'identity-based policy allows the ssm:GetParameter action"}')
+class Deny(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock:
+            count[0] += 1
+            open(count_file, "w").write(str(count[0]))
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-0000000000e2")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(BODY)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Deny)
+open(count_file, "w").write("0")
+open(port_file, "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+DENY_PID=$!
+deny_stop() { kill "$DENY_PID" 2>/dev/null || true; wait "$DENY_PID" 2>/dev/null || true; }
+trap 'deny_stop; cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$DENY_PORT_FILE" ] && break; sleep 0.1; done
+deny_count() { cat "$DENY_COUNT_FILE" 2>/dev/null || echo "?"; }
+now_ms() { "$PY" -c 'import time; print(int(time.time() * 1000))'; }
+
+if [ -s "$DENY_PORT_FILE" ]; then
+    lambda_watch_start "$(moto_free_port)" "$WORK/watch-denied.log" \
+        AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$(cat "$DENY_PORT_FILE")" SECURE_IVR_KEY_PREFIX="$PREFIX" \
+        AWS_LAMBDA_LOG_LEVEL=DEBUG
+    RESP="$(lambda_wait "$WORK/card.json" 300 2>>"$WORK/invoke.err")" || RESP=""
+    echo "denied: $RESP (SSM requests: $(deny_count))"
+    if [ "$(printf '%s' "$RESP" | field ErrorCode)" = KeyAccessDenied ] && [ "$(deny_count)" = 1 ]; then
+        pass "AccessDeniedException is ErrorCode=KeyAccessDenied after one SSM request (no retries)"
+    else
+        fail "AccessDeniedException is ErrorCode=KeyAccessDenied after one SSM request" "see $WORK/watch-denied.log"
+    fi
+    RESP="$(invoke "$WORK/card.json")"
+    if [ "$(printf '%s' "$RESP" | field ErrorCode)" = KeyAccessDenied ] && [ "$(deny_count)" = 1 ]; then
+        pass "a second call within the negative-cache window asks SSM nothing"
+    else
+        fail "a second call within the negative-cache window asks SSM nothing" "requests: $(deny_count)"
+    fi
+    # Another key ID: one more request, answered at once (the time includes cargo lambda invoke's
+    # own start-up, about 0.1-0.3 s here; SDK retries with backoff, or a wait for a timeout, would
+    # add a second request or seconds).
+    START="$(now_ms)"
+    RESP="$(invoke "$WORK/unknown.json")"
+    TOOK=$(($(now_ms) - START))
+    echo "denied, other key ID: $RESP (${TOOK} ms, SSM requests: $(deny_count))"
+    if [ "$(printf '%s' "$RESP" | field ErrorCode)" = KeyAccessDenied ] && [ "$(deny_count)" = 2 ] \
+        && [ "$TOOK" -lt 2000 ]; then
+        pass "KeyAccessDenied at once for another key ID (${TOOK} ms, one request)"
+    else
+        fail "KeyAccessDenied at once for another key ID" "${TOOK} ms, requests: $(deny_count)"
+    fi
+    if grep -q '"ErrorCode":"KeyAccessDenied"' "$WORK/watch-denied.log" \
+        && grep '"CloudWatchMetrics"' "$WORK/watch-denied.log" | grep -q KeyAccessDenied; then
+        pass "EMF line with ErrorCode=KeyAccessDenied"
+    else
+        fail "EMF line with ErrorCode=KeyAccessDenied"
+    fi
+else
+    fail "fake SSM (AccessDenied) starts" "see $WORK/deny.log"
+fi
+lambda_watch_stop
+deny_stop
+
 finish
