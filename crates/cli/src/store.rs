@@ -107,6 +107,18 @@ pub fn check_tag(key: &str, value: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// A value the tool derives (the caller's ARN, whose role session name may hold `,`) made to fit
+/// `TagValue`: characters outside SSM's set become `_`, and it is cut to 256 characters.
+pub fn fit_tag_value(value: &str) -> String {
+    let one = regex::Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]$").ok();
+    let mut buf = [0u8; 4];
+    value
+        .chars()
+        .take(MAX_TAG_VALUE_CHARS)
+        .map(|c| if one.as_ref().is_some_and(|r| r.is_match(c.encode_utf8(&mut buf))) { c } else { '_' })
+        .collect()
+}
+
 /// Checks a parameter name against SSM's naming rules ([`keystore::check_parameter_name`]).
 /// `what` says where the name comes from, for the hint.
 pub fn check_name(name: &str, region: &str) -> Result<()> {
@@ -457,6 +469,15 @@ mod tests {
         assert!(check_tag(&"k".repeat(129), "v").is_err());
         assert!(check_tag("k", &"é".repeat(256)).is_ok(), "characters, not bytes");
         assert!(check_tag("k", &"v".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn derived_tag_values_are_made_to_fit() {
+        let arn = "arn:aws:sts::111122223333:assumed-role/Ops/alice,bob@example.com";
+        let fitted = fit_tag_value(arn);
+        assert_eq!(fitted, "arn:aws:sts::111122223333:assumed-role/Ops/alice_bob@example.com");
+        assert_eq!(check_tag("k", &fitted), Ok(()));
+        assert_eq!(fit_tag_value(&"a".repeat(300)).chars().count(), 256);
     }
 
     #[test]

@@ -317,7 +317,7 @@ async fn put(
     kms: &store::KmsChoice,
     status: &str,
 ) -> Result<i64> {
-    let creator = caller_arn(aws).await.unwrap_or_else(|| "unknown".into());
+    let creator = store::fit_tag_value(&caller_arn(aws).await.unwrap_or_else(|| "unknown".into()));
     let mut tags: BTreeMap<String, String> = opts.tags.iter().cloned().collect();
     tags.insert(store::TAG_FINGERPRINT.into(), g.fingerprint.clone());
     tags.insert(store::TAG_CERT_NOT_AFTER.into(), rfc3339(g.not_after));
