@@ -140,13 +140,15 @@ fn swapping_the_key_id_in_the_header_fails_header_authentication() {
 #[test]
 fn a_wrong_oaep_hash_is_rejected_both_ways() {
     let der = key::private_key_from_pem(TEST_KEY_PEM).expect("pem");
+    let spki = key::public_key_from_pem(TEST_PUBLIC_PEM).expect("pem");
     for provider in all_providers() {
         // Our key with SHA-256 against a Connect (SHA-512) message.
-        let sha256 = RawRsaKeyring::from_private_key(
+        let sha256 = RawRsaKeyring::from_key_pair(
             provider,
             CONNECT_NAMESPACE,
             TEST_KEY_ID,
             &der,
+            &spki,
             RsaPadding::Oaep(Hash::Sha256),
         )
         .expect("loads");

@@ -38,7 +38,10 @@ impl core::fmt::Debug for RawRsaKeyring {
 }
 
 impl RawRsaKeyring {
-    /// A keyring that can decrypt (and encrypt) with a private key.
+    /// A keyring that can only decrypt, with a private key (PKCS#8 DER).
+    ///
+    /// Spec, framework/raw-rsa-keyring.md: "The raw RSA keyring MUST NOT derive a public key from
+    /// a specified private key." To encrypt too, give both halves to [`Self::from_key_pair`].
     pub fn from_private_key(
         provider: &dyn CryptoProvider,
         namespace: &str,
@@ -47,7 +50,23 @@ impl RawRsaKeyring {
         padding: RsaPadding,
     ) -> Result<Self, Error> {
         let private = provider.rsa_private_key(key.as_bytes())?;
-        let public = provider.rsa_public_key(&private.public_key_der()?)?;
+        Ok(Self { namespace: namespace.into(), name: name.into(), padding, private: Some(private), public: None })
+    }
+
+    /// A keyring that decrypts with `key` and encrypts with `spki_der`, both given by the caller.
+    pub fn from_key_pair(
+        provider: &dyn CryptoProvider,
+        namespace: &str,
+        name: &str,
+        key: &PrivateKeyDer,
+        spki_der: &[u8],
+        padding: RsaPadding,
+    ) -> Result<Self, Error> {
+        let private = provider.rsa_private_key(key.as_bytes())?;
+        let public = provider.rsa_public_key(spki_der)?;
+        if public.bits() != private.bits() {
+            return Err(Error::InvalidKey("the public key is not the private key's size"));
+        }
         Ok(Self {
             namespace: namespace.into(),
             name: name.into(),
@@ -83,7 +102,11 @@ impl RawRsaKeyring {
 
     /// The RSA modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.public.as_ref().map_or(0, |p| p.bits())
+        match (&self.private, &self.public) {
+            (Some(private), _) => private.bits(),
+            (None, Some(public)) => public.bits(),
+            (None, None) => 0,
+        }
     }
 
     /// The key name (for Connect, the key ID).
@@ -107,5 +130,44 @@ impl Keyring for RawRsaKeyring {
             provider_info: self.name.as_bytes().to_vec(),
             ciphertext: public.encrypt(self.padding, data_key)?,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::suite::SuiteId;
+
+    const PUBLIC: &str = include_str!("../../tests/data/rsa-4096-test-key.pub.pem");
+    const PRIVATE: &str = include_str!("../../tests/data/rsa-4096-test-key.pem");
+
+    fn suite() -> &'static Suite {
+        SuiteId::AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384.suite().unwrap()
+    }
+
+    #[test]
+    fn a_private_key_keyring_does_not_derive_a_public_key_to_encrypt_with() {
+        let provider = crate::provider::default_provider();
+        let keyring = RawRsaKeyring::connect_private(provider, "k", PRIVATE).unwrap();
+        assert_eq!(keyring.bits(), 4096);
+        let err = keyring.wrap_key(&[7u8; 32], &[], suite()).err();
+        assert_eq!(err, Some(Error::InvalidKey("keyring has no public key")));
+    }
+
+    #[test]
+    fn a_key_pair_keyring_wraps_and_unwraps() {
+        let provider = crate::provider::default_provider();
+        let der = key::private_key_from_pem(PRIVATE).unwrap();
+        let spki = key::public_key_from_pem(PUBLIC).unwrap();
+        let keyring =
+            RawRsaKeyring::from_key_pair(provider, CONNECT_NAMESPACE, "k", &der, &spki, CONNECT_PADDING).unwrap();
+        let edk = keyring.wrap_key(&[7u8; 32], &[], suite()).unwrap();
+        let borrowed = EncryptedDataKey {
+            provider_id: &edk.provider_id,
+            provider_info: &edk.provider_info,
+            ciphertext: &edk.ciphertext,
+        };
+        assert_eq!(keyring.unwrap_key(&borrowed, &[], suite()).unwrap().as_slice(), &[7u8; 32]);
     }
 }
