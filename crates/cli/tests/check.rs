@@ -369,6 +369,17 @@ fn check_says_whether_the_function_can_read_each_key() {
     assert_eq!(row(&v, &format!("function decrypts key {good}"))["status"], "ok");
     assert_eq!(row(&v, &format!("function reads key {bad}"))["status"], "ok");
 
+    // Both keys were asked about in one ssm:GetParameter question, answered in two Marker pages.
+    {
+        let seen = seen.lock().expect("lock");
+        let both: Vec<_> =
+            seen.iter().filter(|s| s.action_names == ["ssm:GetParameter"] && s.resource_arns.len() == 2).collect();
+        assert!(
+            both.iter().any(|s| s.marker.is_none()) && both.iter().any(|s| s.marker.is_some()),
+            "no second page was asked for"
+        );
+    }
+
     moto_json(&m, region, "cloudtrail", &format!("{CLOUDTRAIL}.StartLogging"), &serde_json::json!({"Name": trail_arn}));
     let mut c = cli(&m, region, &prefix, &stack, &iam);
     c.arg("check");

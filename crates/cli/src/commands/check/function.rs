@@ -117,26 +117,40 @@ pub async fn check(aws: &Aws, args: &super::Args, active: &[ActiveKey]) -> Vec<I
         );
     }
 
+    // ssm:GetParameter, as the function signs it: one question for every active key (IAM answers
+    // each resource, in Marker pages).
+    let arn_of = |name: &str| iam::parameter_arn(&partition, &region, &account, name);
+    let reads = if active.is_empty() {
+        Ok(Vec::new())
+    } else {
+        let q = Question {
+            role_arn: &view.role_arn,
+            action: "ssm:GetParameter",
+            resources: active.iter().map(|k| arn_of(&k.parameter)).collect(),
+            context: iam::get_parameter_context(view.function_arn.as_deref()),
+            resource_policy: None,
+        };
+        iam::simulate(&iam_client, &q).await.map_err(|e| {
+            let e = simulation_error(e, &view.role_arn);
+            (e.message, e.hint)
+        })
+    };
+
     let mut resolved: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut policies: BTreeMap<String, Option<String>> = BTreeMap::new();
     for key in active {
         let label = &key.label;
-        let parameter_arn = iam::parameter_arn(&partition, &region, &account, &key.parameter);
+        let parameter_arn = arn_of(&key.parameter);
 
-        // ssm:GetParameter, as the function signs it.
-        let q = Question {
-            role_arn: &view.role_arn,
-            action: "ssm:GetParameter",
-            resources: vec![parameter_arn.clone()],
-            context: iam::get_parameter_context(view.function_arn.as_deref()),
-            resource_policy: None,
-        };
-        match iam::simulate(&iam_client, &q).await {
+        match &reads {
             Ok(evals) => {
-                let (status, detail) = judge_get_parameter(&evals, &parameter_arn, &view.role_arn);
+                let (status, detail) = judge_get_parameter(evals, &parameter_arn, &view.role_arn);
                 rows.add(format!("function reads key {label}"), status, detail);
             }
-            Err(e) => rows.error(format!("function reads key {label}"), simulation_error(e, &view.role_arn)),
+            Err((message, hint)) => rows.error(
+                format!("function reads key {label}"),
+                CliError { exit: crate::error::Exit::Aws, message: message.clone(), hint: hint.clone() },
+            ),
         }
 
         // The parameter's KMS key, against the function's.
