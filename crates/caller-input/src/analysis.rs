@@ -173,10 +173,19 @@ mod tests {
     fn rejects_bad_luhn_and_wrong_brand_length() {
         let a = analyze(ValueType::Card, b"4111111111111112", NOV_2026);
         assert_eq!((a.valid, field(&a, "Luhn")), (false, Some("false")));
-        // Luhn-valid 16 digits with an Amex prefix: Amex numbers are 15 digits.
-        let a = analyze(ValueType::Card, b"3782822463100000", NOV_2026);
-        assert!(luhn_ok(b"3782822463100000") == (field(&a, "Luhn") == Some("true")));
-        assert!(!a.valid);
+        // Luhn-valid 16 digits with an Amex prefix: Amex numbers are 15 digits, so the brand's
+        // length rule, and nothing else, is what fails.
+        let a = analyze(ValueType::Card, b"3782822463100003", NOV_2026);
+        assert_eq!(
+            (field(&a, "Brand"), field(&a, "Luhn"), field(&a, "Digits")),
+            (Some("Amex"), Some("true"), Some("true"))
+        );
+        assert!(!Brand::Amex.length_ok(16));
+        assert!(!a.valid, "a 16-digit Amex must be refused by its length");
+        // Visa issues 13, 16 and 19 digits, not 14: Luhn-valid 14 digits starting with 4.
+        let a = analyze(ValueType::Card, b"41111111111114", NOV_2026);
+        assert_eq!((field(&a, "Brand"), field(&a, "Luhn")), (Some("Visa"), Some("true")));
+        assert!(!a.valid, "a 14-digit Visa must be refused by its length");
     }
 
     #[test]
