@@ -389,7 +389,54 @@ fn check_says_whether_the_function_can_read_each_key() {
     assert!(text.contains("OK    key-access alerts: on; trail"), "{text}");
     assert!(text.contains(&format!("FAIL  key {bad} KMS key: stored under")), "{text}");
     assert!(!text.contains("PRIVATE KEY"), "key material in the output");
+
+    // A logging trail that records writes only: the alerts would never see a read.
+    moto_json(
+        &m,
+        region,
+        "cloudtrail",
+        &format!("{CLOUDTRAIL}.PutEventSelectors"),
+        &serde_json::json!({"TrailName": trail_arn, "EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]}),
+    );
+    let mut c = cli(&m, region, &prefix, &stack, &iam);
+    c.args(["--output", "json", "check"]);
+    let o = run(c, None);
+    let v = json(&o);
+    let a = row(&v, "key-access alerts");
+    assert_eq!(a["status"], "warn");
+    assert!(a["detail"].as_str().is_some_and(|d| d.contains("leaves out management read events")), "{a}");
     delete_test_trails(&m, region, &stack);
+}
+
+#[test]
+fn a_missing_stack_is_a_note_by_default_and_a_finding_when_named() {
+    let Some(m) = moto("a_missing_stack_is_a_note_by_default_and_a_finding_when_named") else { return };
+    // No stack named secure-ivr exists in this Region of the shared moto.
+    let region = "ap-south-2";
+    let prefix = unique_prefix("nostack");
+    let (iam, seen) = fake_iam(IamConfig::default());
+    let mut c = bin_with_creds();
+    c.env("AWS_ENDPOINT_URL", &m)
+        .env("AWS_ENDPOINT_URL_IAM", &iam)
+        .env("AWS_REGION", region)
+        .env("SECURE_IVR_PREFIX", &prefix);
+    c.args(["--output", "json", "check"]);
+    let o = run(c, None);
+    assert_code(&o, 0);
+    let v = json(&o);
+    let r = row(&v, "function view");
+    assert_eq!(r["status"], "warn");
+    assert!(r["detail"].as_str().is_some_and(|d| d.contains("secure-ivr") && d.contains("--function-role")), "{r}");
+
+    let mut c = cli(&m, region, &prefix, "no-such-stack", &iam);
+    c.args(["--output", "json", "check"]);
+    let o = run(c, None);
+    assert_code(&o, 9);
+    let v = json(&o);
+    let r = row(&v, "function view");
+    assert_eq!(r["status"], "fail");
+    assert!(r["detail"].as_str().is_some_and(|d| d.contains("no-such-stack") && d.contains("does not exist")), "{r}");
+    assert!(seen.lock().expect("lock").is_empty(), "IAM was asked without a role");
 }
 
 #[test]
