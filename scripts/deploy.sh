@@ -139,7 +139,7 @@ account="$(aws_ sts get-caller-identity --query Account --output text)" ||
 log "account $account, Region $region"
 
 # ---------------------------------------------------------------- 2. bucket
-if ! aws_ s3api head-bucket --bucket "$bucket" --expected-bucket-owner "$account" >/dev/null; then
+if ! bucket_region="$(aws_ s3api head-bucket --bucket "$bucket" --expected-bucket-owner "$account" --query BucketRegion --output text)"; then
     err="$(aws_error)"
     case "$err" in
         *"(404)"* | *NoSuchBucket* | *"Not Found"*)
@@ -151,6 +151,12 @@ if ! aws_ s3api head-bucket --bucket "$bucket" --expected-bucket-owner "$account
         *)
             die "step bucket: could not check bucket $bucket: $err" ;;
     esac
+fi
+
+# Lambda reads its code from a bucket in its own Region only (the CLI follows S3's redirect, so a
+# bucket elsewhere would fail only later, inside CloudFormation).
+if [[ -n "$bucket_region" && "$bucket_region" != None && "$bucket_region" != "$region" ]]; then
+    die "step bucket: bucket $bucket is in $bucket_region, the stack in $region: Lambda takes its code only from a bucket in its own Region. Use a bucket in $region"
 fi
 
 # ---------------------------------------------------------------- 3. upload
@@ -250,17 +256,23 @@ tr ',' '\n' <<<"$capabilities" >"$work/capabilities"
 while IFS= read -r capability; do
     [[ -z "$capability" || "$capability" == CAPABILITY_IAM ]] || set -- "$@" "$capability"
 done <"$work/capabilities"
-aws_ cloudformation create-change-set "$@" >/dev/null ||
-    die "step change set: create-change-set failed: $(aws_error)"
-
-if ! aws_ cloudformation wait change-set-create-complete --stack-name "$stack" --change-set-name "$change_set"; then
+no_changes() {
+    log "no changes: stack $stack already runs s3://$bucket/$key with these parameters"
+    execute=2
+}
+if ! aws_ cloudformation create-change-set "$@" >/dev/null; then
+    # AWS creates the change set and fails it (below); some emulators refuse at once.
+    case "$(aws_error)" in
+        *"No updates are to be performed"* | *"didn't contain changes"*) no_changes ;;
+        *) die "step change set: create-change-set failed: $(aws_error)" ;;
+    esac
+elif ! aws_ cloudformation wait change-set-create-complete --stack-name "$stack" --change-set-name "$change_set"; then
     reason="$(aws_ cloudformation describe-change-set --stack-name "$stack" --change-set-name "$change_set" \
         --query StatusReason --output text 2>/dev/null || true)"
     case "$reason" in
         *"didn't contain changes"* | *"No updates are to be performed"*)
-            log "no changes: stack $stack already runs s3://$bucket/$key with these parameters"
-            aws_ cloudformation delete-change-set --stack-name "$stack" --change-set-name "$change_set" || true
-            execute=2 ;;
+            no_changes
+            aws_ cloudformation delete-change-set --stack-name "$stack" --change-set-name "$change_set" || true ;;
         *)
             die "step change set: change set $change_set failed: ${reason:-$(aws_error)}" ;;
     esac
