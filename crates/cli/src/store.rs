@@ -417,13 +417,16 @@ pub async fn kms_key_of(ssm: &Client, name: &str) -> Result<Option<String>> {
         .values(name)
         .build()
         .map_err(|e| CliError::bare(Exit::Internal, format!("filter: {e}")))?;
-    let out = ssm
-        .describe_parameters()
-        .parameter_filters(filter)
-        .send()
-        .await
-        .map_err(|e| error::aws(&format!("describing {name}"), e))?;
-    Ok(out.parameters().iter().find(|p| p.name() == Some(name)).and_then(|p| p.key_id().map(str::to_owned)))
+    // SSM may answer a filtered DescribeParameters with an empty page and a NextToken: follow the
+    // pages (a name filter matches at most one parameter, so this ends quickly).
+    let mut pages = ssm.describe_parameters().parameter_filters(filter).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| error::aws(&format!("describing {name}"), e))?;
+        if let Some(p) = page.parameters().iter().find(|p| p.name() == Some(name)) {
+            return Ok(p.key_id().map(str::to_owned));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
