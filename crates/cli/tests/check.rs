@@ -14,8 +14,8 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::iam::{Deny, Grant, IamConfig, fake_iam};
-use common::{assert_code, bin_with_creds, err, fake_connect, json, moto, out, run, unique_prefix};
+use common::iam::{Grant, IamConfig, fake_iam, template_grants};
+use common::{assert_code, bin_with_creds, err, fake_connect, form_encode, json, moto, out, run, unique_prefix};
 
 /// moto's account (STS GetCallerIdentity answers it).
 const ACCOUNT: &str = "123456789012";
@@ -65,15 +65,6 @@ fn moto_json(endpoint: &str, region: &str, service: &str, target: &str, body: &s
     let v: serde_json::Value = serde_json::from_str(text.get(start..end).unwrap_or("{}")).unwrap_or_default();
     assert!(status == 200, "{target}: HTTP {status}: {text}");
     v
-}
-
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A moto KMS key (with `policy`, when given); returns its ARN.
@@ -166,42 +157,6 @@ fn names(tag: &str) -> (String, String, String) {
     (stack.clone(), role, format!("Fn{nonce}"))
 }
 
-/// The grants the template gives the function role (our reading of cloudformation/secure-ivr.yaml).
-fn template_grants(
-    region: &str,
-    prefix: &str,
-    function: &str,
-    key: &str,
-    policy_marker: &str,
-) -> (Vec<Grant>, Vec<Deny>) {
-    let params = format!("arn:aws:ssm:{region}:{ACCOUNT}:parameter{prefix}*");
-    let grants = vec![
-        Grant {
-            action: "ssm:GetParameter".into(),
-            resource: params.clone(),
-            context: vec![],
-            in_resource_policy: None,
-        },
-        // Decrypt is granted in the key policy, via SSM, for parameters under the path.
-        Grant {
-            action: "kms:Decrypt".into(),
-            resource: key.into(),
-            context: vec![
-                ("kms:ViaService".into(), format!("ssm.{region}.amazonaws.com")),
-                ("kms:EncryptionContext:PARAMETER_ARN".into(), params.clone()),
-                ("kms:CallerAccount".into(), ACCOUNT.into()),
-            ],
-            in_resource_policy: Some(policy_marker.into()),
-        },
-    ];
-    let denies = vec![Deny {
-        action: "ssm:GetParameter".into(),
-        resource: params,
-        unless: vec![("lambda:SourceFunctionArn".into(), function.into())],
-    }];
-    (grants, denies)
-}
-
 fn cli(m: &str, region: &str, prefix: &str, stack: &str, iam: &str) -> Command {
     let mut c = bin_with_creds();
     c.env("AWS_ENDPOINT_URL", m)
@@ -263,7 +218,7 @@ fn check_says_whether_the_function_can_read_each_key() {
         &StackOut { role: &role, function: &function, key: &stack_key, alert: true, prefix: &prefix },
     );
 
-    let (grants, denies) = template_grants(region, &prefix, &function, &stack_key, &marker);
+    let (grants, denies) = template_grants(region, ACCOUNT, &prefix, &function, &stack_key, Some(&marker));
     let (iam, seen) =
         fake_iam(IamConfig { role_arn: role.clone(), grants, denies, page_size: 1, ..IamConfig::default() });
     let instance = "11111111-2222-3333-4444-555555555555";
@@ -489,7 +444,7 @@ fn check_reports_a_role_the_simulation_denies() {
     );
 
     // The template's deny: the same grants, but asked without the function ARN, are denied.
-    let (grants, denies) = template_grants(region, &prefix, &function, &key, &marker);
+    let (grants, denies) = template_grants(region, ACCOUNT, &prefix, &function, &key, Some(&marker));
     let (iam, _) = fake_iam(IamConfig { role_arn: role.clone(), grants, denies, ..IamConfig::default() });
     let mut c = cli(&m, region, &prefix, "no-stack-needed", &iam);
     c.args(["--output", "json", "check", "--function-role", &role, "--kms-key-id", &key]);
@@ -522,7 +477,7 @@ fn check_reports_a_role_the_simulation_denies() {
     );
 
     // IAM refusing the key policy as a resource policy: the role's policies still answer, with a note.
-    let (grants, denies) = template_grants(region, &prefix, &function, &key, &marker);
+    let (grants, denies) = template_grants(region, ACCOUNT, &prefix, &function, &key, Some(&marker));
     let mut grants = grants;
     grants.push(Grant {
         action: "kms:Decrypt".into(),

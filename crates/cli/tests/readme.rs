@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::iam::{Deny, Grant, IamConfig, fake_iam};
+use common::iam::{IamConfig, fake_iam, template_grants};
 use common::{assert_code, bin_with_creds, err, fake_connect, json, out, run};
 
 const ACCOUNT: &str = "123456789012";
@@ -263,29 +263,7 @@ fn the_readme_deploy_path_stores_keys_under_the_stacks_key_and_check_sees_the_fu
     assert_eq!(prefix, "/connect/secure-ivr/keys/");
 
     // IAM as the template's role policy reads (the fake's limits: see common/iam.rs).
-    let params = format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{prefix}*");
-    let grants = vec![
-        Grant {
-            action: "ssm:GetParameter".into(),
-            resource: params.clone(),
-            context: vec![],
-            in_resource_policy: None,
-        },
-        Grant {
-            action: "kms:Decrypt".into(),
-            resource: stack_key.clone(),
-            context: vec![
-                ("kms:ViaService".into(), format!("ssm.{REGION}.amazonaws.com")),
-                ("kms:EncryptionContext:PARAMETER_ARN".into(), params.clone()),
-            ],
-            in_resource_policy: None,
-        },
-    ];
-    let denies = vec![Deny {
-        action: "ssm:GetParameter".into(),
-        resource: params,
-        unless: vec![("lambda:SourceFunctionArn".into(), function.clone())],
-    }];
+    let (grants, denies) = template_grants(REGION, ACCOUNT, &prefix, &function, &stack_key, None);
     let (iam, seen) = fake_iam(IamConfig { role_arn: role.clone(), grants, denies, ..IamConfig::default() });
     let (connect, connect_keys) = fake_connect(INSTANCE);
 

@@ -363,3 +363,42 @@ fn decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// The grants and denies the template gives the function role: our reading of
+/// `cloudformation/secure-ivr.yaml` (its `ReadKeysUnderThePath`, `ReadKeysOnlyFromInsideTheFunction`
+/// and the key policy's `OnlyTheFunctionDecryptsActiveKeysThroughSsm`). With `policy_marker`, the
+/// Decrypt grant counts only when the request carries a key policy containing that text.
+pub fn template_grants(
+    region: &str,
+    account: &str,
+    prefix: &str,
+    function: &str,
+    key: &str,
+    policy_marker: Option<&str>,
+) -> (Vec<Grant>, Vec<Deny>) {
+    let params = format!("arn:aws:ssm:{region}:{account}:parameter{prefix}*");
+    let grants = vec![
+        Grant {
+            action: "ssm:GetParameter".into(),
+            resource: params.clone(),
+            context: vec![],
+            in_resource_policy: None,
+        },
+        Grant {
+            action: "kms:Decrypt".into(),
+            resource: key.into(),
+            context: vec![
+                ("kms:ViaService".into(), format!("ssm.{region}.amazonaws.com")),
+                ("kms:EncryptionContext:PARAMETER_ARN".into(), params.clone()),
+                ("kms:CallerAccount".into(), account.into()),
+            ],
+            in_resource_policy: policy_marker.map(str::to_owned),
+        },
+    ];
+    let denies = vec![Deny {
+        action: "ssm:GetParameter".into(),
+        resource: params,
+        unless: vec![("lambda:SourceFunctionArn".into(), function.into())],
+    }];
+    (grants, denies)
+}

@@ -345,7 +345,8 @@ pub fn moto_kms_key(endpoint: &str, region: &str) -> String {
     v["KeyMetadata"]["Arn"].as_str().unwrap_or_else(|| panic!("moto CreateKey: {body}")).to_owned()
 }
 
-fn form_encode(s: &str) -> String {
+/// Percent-encodes a form value (query protocol).
+pub fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
