@@ -167,6 +167,16 @@ fn cli(m: &str, region: &str, prefix: &str, stack: &str, iam: &str) -> Command {
     c
 }
 
+/// `keygen` (2048 bits for speed) with `c` (from [`cli`]); returns the new key ID.
+fn keygen(mut c: Command, connect: &str, instance: &str, extra: &[&str]) -> String {
+    c.env("AWS_ENDPOINT_URL_CONNECT", connect)
+        .args(["--output", "json", "keygen", "--bits", "2048", "--instance-id", instance])
+        .args(extra);
+    let o = run(c, None);
+    assert_code(&o, 0);
+    json(&o)["key_id"].as_str().expect("key id").to_owned()
+}
+
 fn row<'a>(report: &'a serde_json::Value, check: &str) -> &'a serde_json::Value {
     report["checks"]
         .as_array()
@@ -225,19 +235,7 @@ fn check_says_whether_the_function_can_read_each_key() {
     let (connect, _) = fake_connect(instance);
 
     // README step 2: keygen without --kms-key-id stores the key under the stack's key.
-    let mut c = cli(&m, region, &prefix, &stack, &iam);
-    c.env("AWS_ENDPOINT_URL_CONNECT", &connect).args([
-        "--output",
-        "json",
-        "keygen",
-        "--bits",
-        "2048",
-        "--instance-id",
-        instance,
-    ]);
-    let o = run(c, None);
-    assert_code(&o, 0);
-    let good = json(&o)["key_id"].as_str().expect("key id").to_owned();
+    let good = keygen(cli(&m, region, &prefix, &stack, &iam), &connect, instance, &[]);
 
     let mut c = cli(&m, region, &prefix, &stack, &iam);
     c.args(["--output", "json", "check"]);
@@ -277,21 +275,7 @@ fn check_says_whether_the_function_can_read_each_key() {
     }
 
     // A key under another KMS key (named by alias): unreadable by the function, a finding.
-    let mut c = cli(&m, region, &prefix, &stack, &iam);
-    c.env("AWS_ENDPOINT_URL_CONNECT", &connect).args([
-        "--output",
-        "json",
-        "keygen",
-        "--bits",
-        "2048",
-        "--instance-id",
-        instance,
-        "--kms-key-id",
-        &alias,
-    ]);
-    let o = run(c, None);
-    assert_code(&o, 0);
-    let bad = json(&o)["key_id"].as_str().expect("key id").to_owned();
+    let bad = keygen(cli(&m, region, &prefix, &stack, &iam), &connect, instance, &["--kms-key-id", &alias]);
 
     // A trail that logs, so the alerts row turns ok.
     let bucket = format!("{}-trail", stack.to_lowercase());
@@ -413,19 +397,7 @@ fn check_reports_a_role_the_simulation_denies() {
 
     // The role exists but nothing allows it anything.
     let (iam, _) = fake_iam(IamConfig { role_arn: role.clone(), ..IamConfig::default() });
-    let mut c = cli(&m, region, &prefix, &stack, &iam);
-    c.env("AWS_ENDPOINT_URL_CONNECT", &connect).args([
-        "--output",
-        "json",
-        "keygen",
-        "--bits",
-        "2048",
-        "--instance-id",
-        instance,
-    ]);
-    let o = run(c, None);
-    assert_code(&o, 0);
-    let id = json(&o)["key_id"].as_str().expect("key id").to_owned();
+    let id = keygen(cli(&m, region, &prefix, &stack, &iam), &connect, instance, &[]);
 
     let mut c = cli(&m, region, &prefix, &stack, &iam);
     c.args(["--output", "json", "check"]);
@@ -519,19 +491,7 @@ fn iam_throttling_or_access_denied_is_a_clear_error() {
     let instance = "31111111-2222-3333-4444-555555555555";
     let (connect, _) = fake_connect(instance);
     let (ok_iam, _) = fake_iam(IamConfig { role_arn: role.clone(), ..IamConfig::default() });
-    let mut c = cli(&m, region, &prefix, &stack, &ok_iam);
-    c.env("AWS_ENDPOINT_URL_CONNECT", &connect).args([
-        "--output",
-        "json",
-        "keygen",
-        "--bits",
-        "2048",
-        "--instance-id",
-        instance,
-    ]);
-    let o = run(c, None);
-    assert_code(&o, 0);
-    let id = json(&o)["key_id"].as_str().expect("key id").to_owned();
+    let id = keygen(cli(&m, region, &prefix, &stack, &ok_iam), &connect, instance, &[]);
 
     for (status, code, message, expect) in [
         (400, "Throttling", "Rate exceeded", "wait a minute"),
