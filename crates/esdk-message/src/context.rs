@@ -12,7 +12,7 @@ use crate::cursor::Cursor;
 /// The key under which signed suites carry the signer's public key.
 pub const PUBLIC_KEY_FIELD: &str = "aws-crypto-public-key";
 /// Keys with this prefix are reserved for the SDK.
-pub const RESERVED_PREFIX: &str = "aws-crypto-";
+pub(crate) const RESERVED_PREFIX: &str = "aws-crypto-";
 
 /// An encryption context. `String` orders by UTF-8 bytes, which is the spec's sort order.
 pub type EncryptionContext = BTreeMap<String, String>;

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::connect::{CONNECT_MAX_ENCRYPTED_DATA_KEYS, CONNECT_SUITES};
 use crate::context::{self, EncryptionContext};
 
 use crate::derive;
@@ -53,13 +54,14 @@ impl Default for DecryptOptions {
 }
 
 impl DecryptOptions {
-    /// Exactly what Amazon Connect's Store customer input produces: suite 0x0378 (non-committing,
-    /// so decryption must allow it) with a single encrypted data key.
+    /// The Connect policy ([`crate::connect_key_id`] applies the same): the suites of
+    /// [`CONNECT_SUITES`] (0x0378 is non-committing, so decryption must allow it) with a single
+    /// encrypted data key.
     pub fn connect() -> Self {
         Self {
             commitment_policy: CommitmentPolicy::RequireEncryptAllowDecrypt,
-            max_encrypted_data_keys: 1,
-            allowed_suites: Some(vec![SuiteId::AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384]),
+            max_encrypted_data_keys: CONNECT_MAX_ENCRYPTED_DATA_KEYS,
+            allowed_suites: Some(CONNECT_SUITES.to_vec()),
             ..Self::default()
         }
     }

@@ -95,6 +95,10 @@ pub enum Error {
     EncryptionContextMismatch(String),
     /// A key the caller requires in the encryption context was not supplied.
     MissingRequiredEncryptionContextKey(String),
+    /// The data key's provider ID is not the one the policy requires (Connect: `AmazonConnect`).
+    WrongKeyProvider,
+    /// The data key's provider info, which names the key (Connect: the key ID), is not UTF-8.
+    KeyIdNotUtf8,
     /// No keyring could decrypt any of the message's encrypted data keys.
     NoMatchingKey,
     /// The key commitment in a version 2 header does not match the data key.
@@ -169,6 +173,8 @@ impl fmt::Display for Error {
             Self::MissingRequiredEncryptionContextKey(k) => {
                 write!(f, "required encryption context key {k:?} was not supplied")
             }
+            Self::WrongKeyProvider => f.write_str("the data key's provider ID is not the one the policy requires"),
+            Self::KeyIdNotUtf8 => f.write_str("the data key's key ID is not UTF-8"),
             Self::NoMatchingKey => f.write_str("no key could decrypt any encrypted data key of the message"),
             Self::CommitmentMismatch => f.write_str("key commitment does not match"),
             Self::HeaderAuthFailed => f.write_str("header authentication failed"),

@@ -141,6 +141,51 @@ impl<'a> Header<'a> {
         })
     }
 
+    /// Message format version (1 or 2).
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The algorithm suite.
+    pub fn suite(&self) -> &'static Suite {
+        self.suite
+    }
+
+    /// The algorithm suite ID.
+    pub fn suite_id(&self) -> SuiteId {
+        self.suite.id
+    }
+
+    /// The message ID (16 bytes in version 1, 32 in version 2).
+    pub fn message_id(&self) -> &'a [u8] {
+        self.message_id
+    }
+
+    /// The encryption context stored in the header.
+    pub fn encryption_context(&self) -> &WireContext<'a> {
+        &self.encryption_context
+    }
+
+    /// The encrypted data keys, in header order (at least one).
+    pub fn encrypted_data_keys(&self) -> &[EncryptedDataKey<'a>] {
+        &self.encrypted_data_keys
+    }
+
+    /// Framed or non-framed.
+    pub fn content_type(&self) -> ContentType {
+        self.content_type
+    }
+
+    /// Frame length (0 for non-framed).
+    pub fn frame_length(&self) -> u32 {
+        self.frame_length
+    }
+
+    /// The key commitment (version 2 only).
+    pub fn commitment(&self) -> Option<&'a [u8]> {
+        self.commitment
+    }
+
     /// The encryption context section exactly as received.
     pub fn encryption_context_bytes(&self) -> &'a [u8] {
         self.encryption_context.as_bytes()

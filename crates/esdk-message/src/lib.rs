@@ -3,6 +3,7 @@
 #![warn(missing_docs, clippy::indexing_slicing)]
 
 mod body;
+mod connect;
 mod context;
 mod cursor;
 mod decrypt;
@@ -18,6 +19,7 @@ mod plaintext;
 pub mod provider;
 mod suite;
 
+pub use connect::{CONNECT_MAX_ENCRYPTED_DATA_KEYS, CONNECT_SUITES, connect_key_id, connect_key_id_of_input};
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, WireContext, serialize as serialize_encryption_context};
 pub use decrypt::{DecryptOptions, Decrypted, decrypt, decrypt_message};
 pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, IvPolicy, encrypt, encrypt_connect, encrypt_with_ivs};

@@ -121,11 +121,11 @@ pub struct Suite {
 }
 
 /// AES-GCM IV length of every suite.
-pub const IV_LEN: usize = 12;
+pub(crate) const IV_LEN: usize = 12;
 /// AES-GCM tag length of every suite.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Length of the commitment key in a format 2 header.
-pub const COMMITMENT_LEN: usize = 32;
+pub(crate) const COMMITMENT_LEN: usize = 32;
 
 impl Suite {
     /// Length of the data key a keyring must produce.

@@ -4,10 +4,10 @@
 //! The entry point is compiled from the fuzz crate's source (`fuzz/src/entry.rs`); the fuzz crate
 //! itself is not a dependency because it needs libFuzzer's flags.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../fuzz/src/entry.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod entry;
 
 use std::path::PathBuf;

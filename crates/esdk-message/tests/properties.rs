@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(unreachable_pub)]
 #[path = "../fuzz/src/layout.rs"]
 mod layout;
 

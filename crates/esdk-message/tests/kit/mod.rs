@@ -4,7 +4,7 @@
 //! Shared by `examples/vectors.rs` and the integration tests. AWS KMS cases and keyrings outside
 //! this crate (raw ECDH, hierarchy, static materials) are counted as skipped, never as passed.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: where `../shared` is, loud counted skips, test keys.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
 use std::path::PathBuf;
