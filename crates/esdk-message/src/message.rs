@@ -61,6 +61,11 @@ impl<'a> Message<'a> {
         Ok(Self { header, body, frame_count, signed_bytes, signature })
     }
 
+    /// The header (read-only).
+    pub fn header(&self) -> &Header<'a> {
+        &self.header
+    }
+
     /// Length of the header including its authentication section: where the body starts.
     pub fn header_len(&self) -> usize {
         self.signed_bytes.len() - self.body.len()
