@@ -13,13 +13,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup-python.sh
 bash scripts/setup-node.sh
-echo "bench: building the release harness and the Lambda's cold path" >&2
-cargo build --release --locked -p esdk-message --example bench
+build_zip=1 profile=release
+for a in "$@"; do [ "$a" = --smoke ] && build_zip=0 profile=dev; done
+# A smoke run measures nothing, so it builds with the dev profile, on the dependencies the test
+# build already compiled (the crypto crates are opt-level 3 there too); a release build of
+# aws-lc-sys and fat LTO would cost minutes for a check of the harness.
+export SECURE_IVR_BENCH_PROFILE="$profile"
+echo "bench: building the harness and the Lambda's cold path (profile $profile)" >&2
+cargo build --profile "$profile" --locked -p esdk-message --example bench
 # The cold path never calls AWS, so it builds without the runtime client and the SDK (minutes
 # of compiling on two cores); its code is the Lambda's own handler, key store and decrypt.
-cargo build --release --locked -p secure-ivr-lambda --no-default-features --example cold-path
-build_zip=1
-for a in "$@"; do [ "$a" = --smoke ] && build_zip=0; done
+cargo build --profile "$profile" --locked -p secure-ivr-lambda --no-default-features --example cold-path
 zip_state=existing
 if [ "${BENCH_BUILD_ZIP:-$build_zip}" = 1 ]; then
     echo "bench: cross-building the arm64 Lambda zip" >&2

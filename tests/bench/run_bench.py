@@ -31,7 +31,10 @@ def cargo_target_dir():
 
 
 TARGET = cargo_target_dir()
-OURS = TARGET / "release/examples/bench"
+# bench.sh builds a smoke run with the dev profile (output in debug/), a measurement with release.
+_profile = os.environ.get("SECURE_IVR_BENCH_PROFILE", "release")
+PROFILE_DIR = "debug" if _profile == "dev" else _profile
+OURS = TARGET / PROFILE_DIR / "examples/bench"
 PROVIDERS = ["aws-lc", "rustcrypto"]
 # The steps of one decrypt, as the harness's `steps` mode names them, in order.
 STEPS = {
@@ -150,7 +153,7 @@ def main():
         log(f"cold {name}")
         runs = [timed_process(pinned(cmd + key_args(card), a.core)) for _ in range(a.cold_runs)]
         r["cold"][name] = {"median_ms": statistics.median(w for w, _ in runs), "peak_rss_mb": max(m for _, m in runs)}
-    lam = TARGET / "release/examples/cold-path"
+    lam = TARGET / PROFILE_DIR / "examples/cold-path"
     if lam.exists():
         log("cold Lambda code path")
         runs = [timed_process(pinned([str(lam)] + key_args(card), a.core)) for _ in range(a.cold_runs)]
