@@ -54,7 +54,14 @@ if [ ! -x "$cli" ]; then
 fi
 bash scripts/setup-python.sh
 export PATH="$root/.venv/bin:$PATH" # cargo-lambda and zig
-cargo build --locked -p secure-ivr-cli
+if [ "${SECURE_IVR_DEMO_PREBUILT:-0}" = 1 ] && [ -x "$cli" ]; then
+    # scripts/test.sh sets this: its test build already made this binary from the same sources.
+    # `cargo build -p` resolves features for one package, not the workspace, so it would compile
+    # the AWS SDK stack a second time (about 4 minutes on 2 cores) for an identical program.
+    echo "demo: using the CLI the test run built: $cli" >&2
+else
+    cargo build --locked -p secure-ivr-cli
+fi
 json() { "$root/.venv/bin/python" -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])' "$1"; }
 
 say "2. Starting the local SSM (moto on 127.0.0.1)"
