@@ -8,7 +8,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-step() { printf '\n== %s\n' "$*" >&2; }
+# Each step's header carries the time since the start (m:ss), so a CI log shows where time goes.
+step() { printf '\n== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 passed=0 failed=0 skipped=0
 # Logs stay in <repo>/target; cargo's builds go to its own target directory, which is the same
 # unless CARGO_TARGET_DIR or .cargo/config.toml say otherwise (.ci/run moves it elsewhere, so that
@@ -206,6 +207,7 @@ skipped=$((skipped + test_skips))
 passed=$((passed - test_skips))
 
 echo "disk: $(disk_free) free at the end; the target directory ($target_dir) holds $(du -sh "$target_dir" 2>/dev/null | cut -f1)" >&2
+echo "elapsed: $((SECONDS / 60)) min $((SECONDS % 60)) s" >&2
 echo
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
