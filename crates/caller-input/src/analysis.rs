@@ -3,9 +3,66 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::card::{Brand, luhn_ok};
 use crate::month::YearMonth;
 use crate::value_type::ValueType;
+
+/// A response's `Status`: whether the value passed its type's checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// The value is valid for its declared type.
+    Success,
+    /// It is not.
+    Invalid,
+}
+
+impl Status {
+    /// The name used in responses (`Success`, `Invalid`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "Success",
+            Self::Invalid => "Invalid",
+        }
+    }
+}
+
+/// What an expiry reveals once its month is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryDate {
+    /// Before the current month (a card is good through the end of its month).
+    pub expired: bool,
+    /// At most 20 years ahead.
+    pub year_valid: bool,
+}
+
+/// The facts of one type, beyond length, validity and `digits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Facts {
+    /// A card number: its brand by IIN range and the Luhn check.
+    Card {
+        /// `Unknown` unless the value is all digits.
+        brand: Brand,
+        /// Whether the Luhn check passes (false for anything but digits).
+        luhn: bool,
+    },
+    /// An expiry date.
+    Expiry {
+        /// `MMYY` or `MMYYYY` with a month 01 to 12.
+        month_valid: bool,
+        /// Present only when the month is valid.
+        date: Option<ExpiryDate>,
+    },
+    /// A security code.
+    Cvv {
+        /// 3 or 4 digits.
+        length_valid: bool,
+    },
+    /// A digit string: nothing beyond `digits`.
+    Digits,
+}
 
 /// What a response may say about one value. Holds no plaintext except, for card numbers of 12 to
 /// 19 digits, the last four.
@@ -17,12 +74,14 @@ pub struct Analysis {
     pub length: usize,
     /// Whether the value passed the type's checks.
     pub valid: bool,
-    /// Last four digits (cards only).
+    /// All ASCII digits, 1 to [`MAX_VALUE_LEN`] bytes.
+    pub digits: bool,
+    /// Last four digits (cards of 12 to 19 digits only).
     pub last4: Option<String>,
     /// `X` for every character except a card's last four digits.
     pub masked: String,
-    /// Type-specific response fields (name, value), values in `[A-Za-z0-9_-]`.
-    pub fields: Vec<(&'static str, String)>,
+    /// The type's own facts.
+    pub facts: Facts,
 }
 
 impl fmt::Debug for Analysis {
@@ -31,24 +90,26 @@ impl fmt::Debug for Analysis {
             .field("kind", &self.kind)
             .field("length", &self.length)
             .field("valid", &self.valid)
-            .field("fields", &self.fields)
+            .field("digits", &self.digits)
+            .field("facts", &self.facts)
             .finish_non_exhaustive()
     }
 }
 
 impl Analysis {
     /// `Success` for a valid value, `Invalid` otherwise: the response's `Status`.
-    pub fn status(&self) -> &'static str {
-        if self.valid { "Success" } else { "Invalid" }
+    pub fn status(&self) -> Status {
+        if self.valid { Status::Success } else { Status::Invalid }
     }
 
     /// Every response field for this value, in order: `Status`, `Type`, `Length`, `Valid`,
-    /// `Masked`, `Last4` (cards of 12 to 19 digits only), then the type's own fields.
+    /// `Masked`, `Last4` (cards of 12 to 19 digits only), `Digits`, then the type's own fields.
+    /// The only place the facts become strings.
     ///
     /// Names and values use only `A-Z a-z 0-9 _ -`.
     pub fn response_fields(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![
-            ("Status", self.status().to_owned()),
+            ("Status", self.status().as_str().to_owned()),
             ("Type", self.kind.as_str().to_owned()),
             ("Length", self.length.to_string()),
             ("Valid", flag(self.valid)),
@@ -57,7 +118,22 @@ impl Analysis {
         if let Some(last4) = &self.last4 {
             out.push(("Last4", last4.clone()));
         }
-        out.extend(self.fields.iter().cloned());
+        out.push(("Digits", flag(self.digits)));
+        match self.facts {
+            Facts::Card { brand, luhn } => {
+                out.push(("Brand", brand.as_str().to_owned()));
+                out.push(("Luhn", flag(luhn)));
+            }
+            Facts::Expiry { month_valid, date } => {
+                out.push(("MonthValid", flag(month_valid)));
+                if let Some(d) = date {
+                    out.push(("Expired", flag(d.expired)));
+                    out.push(("YearValid", flag(d.year_valid)));
+                }
+            }
+            Facts::Cvv { length_valid } => out.push(("LengthValid", flag(length_valid))),
+            Facts::Digits => {}
+        }
         out
     }
 }
@@ -74,47 +150,37 @@ pub const MAX_VALUE_LEN: usize = 64;
 pub fn analyze(kind: ValueType, value: &[u8], today: YearMonth) -> Analysis {
     let length = value.len();
     let digits = !value.is_empty() && length <= MAX_VALUE_LEN && value.iter().all(u8::is_ascii_digit);
-    let mut fields = vec![("Digits", flag(digits))];
     let mut last4 = None;
     let mut masked = "X".repeat(length.min(MAX_VALUE_LEN));
-    let valid = match kind {
+    let (valid, facts) = match kind {
         ValueType::Card => {
             let brand = if digits { Brand::detect(value) } else { Brand::Unknown };
             let luhn = digits && luhn_ok(value);
-            fields.push(("Brand", brand.as_str().to_owned()));
-            fields.push(("Luhn", flag(luhn)));
             if digits && (12..=19).contains(&length) {
                 let tail = value.get(length - 4..).unwrap_or_default();
                 let tail: String = tail.iter().map(|&b| char::from(b)).collect();
                 masked = format!("{}{}", "X".repeat(length - 4), tail);
                 last4 = Some(tail);
             }
-            luhn && (12..=19).contains(&length) && brand.length_ok(length)
+            (luhn && (12..=19).contains(&length) && brand.length_ok(length), Facts::Card { brand, luhn })
         }
         ValueType::Expiry => {
             let parsed = if digits && (length == 4 || length == 6) { parse_expiry(value) } else { None };
-            let month_ok = parsed.is_some_and(|e| (1..=12).contains(&e.month));
-            fields.push(("MonthValid", flag(month_ok)));
-            match parsed {
-                Some(e) if month_ok => {
-                    let expired = e < today;
-                    // Cards are issued for at most about 20 years ahead.
-                    let too_far = e.year > today.year.saturating_add(20);
-                    fields.push(("Expired", flag(expired)));
-                    fields.push(("YearValid", flag(!too_far)));
-                    !expired && !too_far
-                }
-                _ => false,
-            }
+            let date = parsed.filter(|e| (1..=12).contains(&e.month)).map(|e| ExpiryDate {
+                expired: e < today,
+                // Cards are issued for at most about 20 years ahead.
+                year_valid: e.year <= today.year.saturating_add(20),
+            });
+            let valid = date.is_some_and(|d| !d.expired && d.year_valid);
+            (valid, Facts::Expiry { month_valid: date.is_some(), date })
         }
         ValueType::Cvv => {
             let ok = digits && (length == 3 || length == 4);
-            fields.push(("LengthValid", flag(ok)));
-            ok
+            (ok, Facts::Cvv { length_valid: ok })
         }
-        ValueType::Digits => digits,
+        ValueType::Digits => (digits, Facts::Digits),
     };
-    Analysis { kind, length, valid, last4, masked, fields }
+    Analysis { kind, length, valid, digits, last4, masked, facts }
 }
 
 fn parse_expiry(value: &[u8]) -> Option<YearMonth> {
@@ -135,8 +201,18 @@ mod tests {
 
     const NOV_2026: YearMonth = YearMonth { year: 2026, month: 11 };
 
-    fn field<'a>(a: &'a Analysis, name: &str) -> Option<&'a str> {
-        a.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    fn card(a: &Analysis) -> (Brand, bool) {
+        match a.facts {
+            Facts::Card { brand, luhn } => (brand, luhn),
+            other => panic!("not card facts: {other:?}"),
+        }
+    }
+
+    fn expiry(a: &Analysis) -> (bool, Option<ExpiryDate>) {
+        match a.facts {
+            Facts::Expiry { month_valid, date } => (month_valid, date),
+            other => panic!("not expiry facts: {other:?}"),
+        }
     }
 
     // Test PANs: the networks' published test numbers (as listed by payment processors' docs).
@@ -155,8 +231,7 @@ mod tests {
             ("6759649826438453", Brand::Maestro),
         ] {
             let a = analyze(ValueType::Card, pan.as_bytes(), NOV_2026);
-            assert_eq!(field(&a, "Brand"), Some(brand.as_str()), "{pan}");
-            assert_eq!(field(&a, "Luhn"), Some("true"), "{pan}");
+            assert_eq!(card(&a), (brand, true), "{pan}");
             assert!(a.valid, "{pan}");
             assert_eq!(a.last4.as_deref(), pan.get(pan.len() - 4..));
             assert_eq!(a.masked.len(), pan.len());
@@ -172,19 +247,16 @@ mod tests {
     #[test]
     fn rejects_bad_luhn_and_wrong_brand_length() {
         let a = analyze(ValueType::Card, b"4111111111111112", NOV_2026);
-        assert_eq!((a.valid, field(&a, "Luhn")), (false, Some("false")));
+        assert_eq!((a.valid, card(&a).1), (false, false));
         // Luhn-valid 16 digits with an Amex prefix: Amex numbers are 15 digits, so the brand's
         // length rule, and nothing else, is what fails.
         let a = analyze(ValueType::Card, b"3782822463100003", NOV_2026);
-        assert_eq!(
-            (field(&a, "Brand"), field(&a, "Luhn"), field(&a, "Digits")),
-            (Some("Amex"), Some("true"), Some("true"))
-        );
+        assert_eq!((card(&a), a.digits), ((Brand::Amex, true), true));
         assert!(!Brand::Amex.length_ok(16));
         assert!(!a.valid, "a 16-digit Amex must be refused by its length");
         // Visa issues 13, 16 and 19 digits, not 14: Luhn-valid 14 digits starting with 4.
         let a = analyze(ValueType::Card, b"41111111111114", NOV_2026);
-        assert_eq!((field(&a, "Brand"), field(&a, "Luhn")), (Some("Visa"), Some("true")));
+        assert_eq!(card(&a), (Brand::Visa, true));
         assert!(!a.valid, "a 14-digit Visa must be refused by its length");
     }
 
@@ -202,21 +274,21 @@ mod tests {
     fn expiry_cases() {
         let case = |v: &str| analyze(ValueType::Expiry, v.as_bytes(), NOV_2026);
         let a = case("1126");
-        assert_eq!((a.valid, field(&a, "Expired")), (true, Some("false")), "this month is not expired");
+        assert_eq!((a.valid, expiry(&a).1.map(|d| d.expired)), (true, Some(false)), "this month is not expired");
         let a = case("1026");
-        assert_eq!((a.valid, field(&a, "Expired")), (false, Some("true")));
+        assert_eq!((a.valid, expiry(&a).1.map(|d| d.expired)), (false, Some(true)));
         let a = case("0130");
-        assert_eq!((a.valid, field(&a, "Expired")), (true, Some("false")));
+        assert_eq!((a.valid, expiry(&a).1.map(|d| d.expired)), (true, Some(false)));
         let a = case("122030");
         assert!(a.valid);
         let a = case("1326");
-        assert_eq!((a.valid, field(&a, "MonthValid")), (false, Some("false")));
+        assert_eq!((a.valid, expiry(&a)), (false, (false, None)));
         let a = case("0026");
         assert!(!a.valid);
         let a = case("126");
         assert!(!a.valid);
         let a = case("0199");
-        assert_eq!((a.valid, field(&a, "YearValid")), (false, Some("false")));
+        assert_eq!((a.valid, expiry(&a).1.map(|d| d.year_valid)), (false, Some(false)));
         assert_eq!(a.last4, None);
     }
 

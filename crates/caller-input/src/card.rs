@@ -1,8 +1,10 @@
 //! Card numbers: the network by IIN range, the lengths it issues, and the Luhn check.
 
+use serde::{Deserialize, Serialize};
+
 /// Card networks recognised by their IIN ranges (ISO/IEC 7812 prefixes as published by the
 /// networks; the usual ranges, not a BIN database).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Brand {
     /// 4, 13/16/19 digits.
     Visa,
@@ -13,6 +15,7 @@ pub enum Brand {
     /// 6011, 644–649, 65, 622126–622925, 16–19 digits.
     Discover,
     /// 3528–3589, 16–19 digits.
+    #[serde(rename = "JCB")]
     Jcb,
     /// 300–305, 36, 38, 39, 14–19 digits.
     DinersClub,
@@ -25,7 +28,20 @@ pub enum Brand {
 }
 
 impl Brand {
-    /// The name used in responses.
+    /// Every brand, `Unknown` last.
+    pub const ALL: [Self; 9] = [
+        Self::Visa,
+        Self::Mastercard,
+        Self::Amex,
+        Self::Discover,
+        Self::Jcb,
+        Self::DinersClub,
+        Self::UnionPay,
+        Self::Maestro,
+        Self::Unknown,
+    ];
+
+    /// The name used in responses (the same as its serde name).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Visa => "Visa",

@@ -7,7 +7,7 @@ mod card;
 mod month;
 mod value_type;
 
-pub use analysis::{Analysis, MAX_VALUE_LEN, analyze};
+pub use analysis::{Analysis, ExpiryDate, Facts, MAX_VALUE_LEN, Status, analyze};
 pub use card::{Brand, luhn_ok};
 pub use month::YearMonth;
 pub use value_type::ValueType;

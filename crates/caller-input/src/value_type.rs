@@ -2,8 +2,11 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// What a parameter holds, as declared by the flow (`<Name>Type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ValueType {
     /// A payment card number (PAN): brand, Luhn, length; last four digits and a mask.
     Card,
@@ -28,7 +31,10 @@ impl ValueType {
         }
     }
 
-    /// The name used in responses and logs.
+    /// Every type.
+    pub const ALL: [Self; 4] = [Self::Card, Self::Expiry, Self::Cvv, Self::Digits];
+
+    /// The name used in responses and logs (the same as its serde name).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Card => "card",
@@ -58,7 +64,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for t in [ValueType::Card, ValueType::Expiry, ValueType::Cvv, ValueType::Digits] {
+        for t in ValueType::ALL {
             assert_eq!(ValueType::parse(t.as_str()), Some(t));
             assert_eq!(t.to_string(), t.as_str());
         }
