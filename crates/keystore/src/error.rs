@@ -66,8 +66,9 @@ impl fmt::Display for KeyStoreError {
             Self::InvalidKey { parameter, reason } => {
                 write!(f, "SSM parameter {parameter} does not hold a usable RSA private key: {reason}")
             }
-            Self::KeyTooSmall { parameter, bits, min_bits } => {
-                write!(f, "SSM parameter {parameter} holds an RSA-{bits} key; at least {min_bits} bits are required")
+            // The size rule's one wording (`KeyTooSmall`), after the parameter's name.
+            Self::KeyTooSmall { parameter, bits, .. } => {
+                write!(f, "SSM parameter {parameter}: {}", crate::KeyTooSmall { bits: *bits })
             }
             Self::InvalidConfiguration(why) => write!(f, "invalid key store configuration: {why}"),
         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::defaults;
+
 /// Timeouts and retries for the SSM client. The defaults keep the worst case (every attempt
 /// timing out, plus backoff) under [`SsmLimits::DEFAULT_OPERATION_TIMEOUT`], well inside
 /// Amazon Connect's 8 s Lambda limit.
@@ -22,17 +24,17 @@ pub struct SsmLimits {
 
 impl SsmLimits {
     /// Default hard bound of one fetch.
-    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(3000);
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = defaults::SSM_OPERATION_TIMEOUT;
 }
 
 impl Default for SsmLimits {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_millis(500),
-            read_timeout: Duration::from_millis(1000),
-            attempt_timeout: Duration::from_millis(1200),
+            connect_timeout: Duration::from_millis(defaults::SSM_CONNECT_TIMEOUT_MS),
+            read_timeout: Duration::from_millis(defaults::SSM_READ_TIMEOUT_MS),
+            attempt_timeout: Duration::from_millis(defaults::SSM_ATTEMPT_TIMEOUT_MS),
             operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
-            max_attempts: 3,
+            max_attempts: defaults::SSM_MAX_ATTEMPTS,
         }
     }
 }

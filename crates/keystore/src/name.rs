@@ -1,6 +1,7 @@
 //! Where a key lives: the SSM parameter name for a Connect key ID.
 
 use crate::KeyStoreError;
+use crate::key::Fingerprint;
 
 /// The default parameter prefix; one SecureString per Connect key ID lives under it.
 pub const DEFAULT_PREFIX: &str = "/connect/secure-ivr/keys/";
@@ -72,6 +73,51 @@ pub fn parameter_name(prefix: &str, key_id: &str) -> Result<String, KeyStoreErro
     let mut name = normalize_prefix(prefix)?;
     name.push_str(key_id);
     Ok(name)
+}
+
+/// The parameter of a key waiting for its Connect key ID: `<prefix>pending/<fingerprint>`
+/// ([`PENDING_LEVEL`]), written by the CLI's `keygen` and moved by `activate`.
+///
+/// ```
+/// let fp = keystore::Fingerprint::parse(&"AB".repeat(32)).unwrap();
+/// assert_eq!(
+///     keystore::pending_parameter_name("/p", &fp).unwrap(),
+///     format!("/p/pending/{}", "ab".repeat(32))
+/// );
+/// ```
+pub fn pending_parameter_name(prefix: &str, fingerprint: &Fingerprint) -> Result<String, KeyStoreError> {
+    let mut name = normalize_prefix(prefix)?;
+    name.push_str(PENDING_LEVEL);
+    name.push('/');
+    name.push_str(fingerprint.as_str());
+    Ok(name)
+}
+
+/// What a parameter under the prefix is, by its name alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyParameter<'a> {
+    /// `<prefix><key ID>`: the key Connect knows by that ID, which the Lambda reads.
+    Active {
+        /// The Connect key ID.
+        key_id: &'a str,
+    },
+    /// `<prefix>pending/<fingerprint>`: a key waiting for its key ID. Anything below the pending
+    /// level counts, so that listing shows every parameter there, however it was written.
+    Pending {
+        /// The name after `pending/`: the fingerprint when the CLI wrote it (check with
+        /// [`Fingerprint::parse`] before trusting it as one).
+        fingerprint: &'a str,
+    },
+}
+
+/// Classifies a parameter name under `prefix` (normalized): an active key, a pending key, or
+/// (`None`) neither, such as a deeper level or a name that is not a key ID.
+pub fn classify_parameter<'a>(prefix: &str, name: &'a str) -> Option<KeyParameter<'a>> {
+    if let Some(id) = key_id_from_parameter_name(prefix, name) {
+        return Some(KeyParameter::Active { key_id: id });
+    }
+    let fingerprint = name.strip_prefix(prefix)?.strip_prefix(PENDING_LEVEL)?.strip_prefix('/')?;
+    (!fingerprint.is_empty()).then_some(KeyParameter::Pending { fingerprint })
 }
 
 /// SSM's limit on hierarchy depth: "Parameter hierarchies are limited to a maximum depth of
@@ -214,6 +260,33 @@ mod tests {
         assert_eq!(validate_key_id(PENDING_LEVEL), Err(KeyStoreError::InvalidKeyId));
         assert_eq!(key_id_from_parameter_name("/p/", "/p/pending"), None);
         assert_eq!(key_id_from_parameter_name("/p/", &format!("/p/pending/{}", "ab".repeat(32))), None);
+    }
+
+    #[test]
+    fn pending_names_hold_the_lowercase_fingerprint() {
+        let fp = Fingerprint::parse(&"A".repeat(64)).unwrap();
+        assert_eq!(pending_parameter_name("/p", &fp).unwrap(), format!("/p/pending/{}", "a".repeat(64)));
+        assert!(matches!(pending_parameter_name("p/", &fp), Err(KeyStoreError::InvalidConfiguration(_))));
+        for bad in ["abc", &"g".repeat(64), &"a".repeat(63), &"a".repeat(65), ""] {
+            assert_eq!(Fingerprint::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn classifies_active_and_pending_parameters() {
+        let fp = "0f".repeat(32);
+        assert_eq!(classify_parameter("/p/", "/p/k-1"), Some(KeyParameter::Active { key_id: "k-1" }));
+        assert_eq!(
+            classify_parameter("/p/", &format!("/p/pending/{fp}")),
+            Some(KeyParameter::Pending { fingerprint: &fp })
+        );
+        // Whatever sits below the pending level is listed as pending, never as a key ID.
+        assert_eq!(classify_parameter("/p/", "/p/pending/abc"), Some(KeyParameter::Pending { fingerprint: "abc" }));
+        for other in
+            ["/p/pending".to_owned(), "/p/pending/".to_owned(), "/p/sub/k-1".to_owned(), format!("/q/pending/{fp}")]
+        {
+            assert_eq!(classify_parameter("/p/", &other), None, "{other}");
+        }
     }
 
     #[test]

@@ -68,6 +68,31 @@ impl core::fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
+/// What a listing says about one parameter, without its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterInfo {
+    /// The full name.
+    pub name: String,
+    /// The version, when the source has versions.
+    pub version: Option<i64>,
+    /// When it was last written, when the source says.
+    pub last_modified: Option<std::time::SystemTime>,
+}
+
+/// A decrypted value and the version it was read at.
+pub struct Versioned {
+    /// The decrypted value, wiped on drop.
+    pub value: SecretValue,
+    /// The version, when the source has versions.
+    pub version: Option<i64>,
+}
+
+impl core::fmt::Debug for Versioned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Versioned").field("value", &"<redacted>").field("version", &self.version).finish()
+    }
+}
+
 /// Reads decrypted SecureString parameters.
 pub trait ParameterSource: Send + Sync {
     /// The decrypted value of `name`, or `None` when no such parameter exists.
@@ -75,4 +100,20 @@ pub trait ParameterSource: Send + Sync {
 
     /// Every parameter directly under `prefix` (not recursive), as (name, decrypted value).
     fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>>;
+
+    /// Like [`ParameterSource::get`], with the version read. By default the version is unknown
+    /// (`None`); [`crate::SsmParameterSource`] reports SSM's.
+    fn get_versioned(&self, name: &str) -> BoxFuture<'_, Result<Option<Versioned>, FetchError>> {
+        let value = self.get(name);
+        Box::pin(async move { Ok(value.await?.map(|value| Versioned { value, version: None })) })
+    }
+
+    /// Names and versions of every parameter under `prefix`, at any depth, with no value read
+    /// (an operator who may not decrypt can still list). A source that cannot list this way
+    /// answers [`FetchError::Unavailable`] saying so; [`crate::SsmParameterSource`] uses
+    /// `GetParametersByPath` with `Recursive` and without decryption.
+    fn describe(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<ParameterInfo>, FetchError>> {
+        let _ = prefix;
+        Box::pin(async { Err(FetchError::unavailable("this parameter source cannot list parameters without values")) })
+    }
 }

@@ -11,7 +11,7 @@ use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use zeroize::Zeroizing;
 
 use crate::limits::SsmLimits;
-use crate::source::{BoxFuture, FetchError, ParameterSource, SecretValue};
+use crate::source::{BoxFuture, FetchError, ParameterInfo, ParameterSource, SecretValue, Versioned};
 
 impl SsmLimits {
     /// The SDK timeout configuration.
@@ -88,15 +88,46 @@ where
 
 impl ParameterSource for SsmParameterSource {
     fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
+        let read = self.get_versioned(name);
+        Box::pin(async move { Ok(read.await?.map(|v| v.value)) })
+    }
+
+    fn get_versioned(&self, name: &str) -> BoxFuture<'_, Result<Option<Versioned>, FetchError>> {
         let request = self.client.get_parameter().name(name).with_decryption(true);
         Box::pin(async move {
             match request.send().await {
-                Ok(out) => Ok(out.parameter.and_then(|p| p.value).map(Zeroizing::new)),
+                Ok(out) => Ok(out.parameter.and_then(|p| {
+                    let version = p.version;
+                    p.value.map(|value| Versioned { value: Zeroizing::new(value), version: Some(version) })
+                })),
                 Err(SdkError::ServiceError(e)) if matches!(e.err(), GetParameterError::ParameterNotFound(_)) => {
                     Ok(None)
                 }
                 Err(e) => Err(fetch_error(&e)),
             }
+        })
+    }
+
+    fn describe(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<ParameterInfo>, FetchError>> {
+        let mut pages = self
+            .client
+            .get_parameters_by_path()
+            .path(prefix.trim_end_matches('/'))
+            .recursive(true)
+            .with_decryption(false)
+            .into_paginator()
+            .send();
+        Box::pin(async move {
+            let mut all = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| fetch_error(&e))?;
+                for p in page.parameters.unwrap_or_default() {
+                    let Some(name) = p.name else { continue };
+                    let last_modified = p.last_modified_date.and_then(|d| std::time::SystemTime::try_from(d).ok());
+                    all.push(ParameterInfo { name, version: Some(p.version), last_modified });
+                }
+            }
+            Ok(all)
         })
     }
 

@@ -11,7 +11,7 @@ use esdk_message::provider::CryptoProvider;
 use crate::name::{key_id_from_parameter_name, normalize_prefix, parameter_name, validate_key_id};
 use crate::pem::parse_private_key;
 use crate::source::{FetchError, ParameterSource};
-use crate::{KeyStoreError, name::DEFAULT_PREFIX};
+use crate::{KeyStoreError, defaults, name::DEFAULT_PREFIX};
 
 /// How the key store finds and keeps keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,18 +41,18 @@ pub struct KeyStoreConfig {
 }
 
 impl KeyStoreConfig {
-    /// Default positive TTL.
-    pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
-    /// Default negative TTL.
-    pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
-    /// Default stale-if-error window.
-    pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
-    /// Default time an access denial is remembered.
-    pub const DEFAULT_DENIED_TTL: Duration = Duration::from_secs(30);
+    /// Default positive TTL ([`defaults::CACHE_TTL`]).
+    pub const DEFAULT_TTL: Duration = defaults::CACHE_TTL;
+    /// Default negative TTL ([`defaults::NEGATIVE_TTL`]).
+    pub const DEFAULT_NEGATIVE_TTL: Duration = defaults::NEGATIVE_TTL;
+    /// Default stale-if-error window ([`defaults::MAX_STALE`]).
+    pub const DEFAULT_MAX_STALE: Duration = defaults::MAX_STALE;
+    /// Default time an access denial is remembered ([`defaults::DENIED_TTL`]).
+    pub const DEFAULT_DENIED_TTL: Duration = defaults::DENIED_TTL;
     /// Default bound on negative-cache entries.
-    pub const DEFAULT_MAX_NEGATIVE_ENTRIES: usize = 1024;
+    pub const DEFAULT_MAX_NEGATIVE_ENTRIES: usize = defaults::MAX_NEGATIVE_ENTRIES;
     /// Default bound on negative-cache bytes (256 KiB).
-    pub const DEFAULT_MAX_NEGATIVE_BYTES: usize = 256 * 1024;
+    pub const DEFAULT_MAX_NEGATIVE_BYTES: usize = defaults::MAX_NEGATIVE_BYTES;
 
     /// Defaults with the given prefix (checked and normalized).
     pub fn new(prefix: &str) -> Result<Self, KeyStoreError> {

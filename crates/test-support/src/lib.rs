@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod fixtures;
+#[cfg(feature = "keystore")]
+pub mod memory;
+pub mod moto;
+pub mod skip;
