@@ -147,10 +147,10 @@ pub fn decrypt_message(
     let gcm = provider.aes_gcm(&key)?;
     drop(key);
 
-    let mut header_aad = Vec::with_capacity(header.authenticated_bytes.len());
-    header_aad.extend_from_slice(header.authenticated_bytes);
+    let mut header_aad = Vec::with_capacity(header.authenticated_bytes().len());
+    header_aad.extend_from_slice(header.authenticated_bytes());
     header_aad.extend_from_slice(&context::serialize(&authenticate_only)?);
-    gcm.open(&header.auth_iv, &header_aad, &mut [], header.auth_tag).map_err(|_| Error::HeaderAuthFailed)?;
+    gcm.open(header.auth_iv(), &header_aad, &mut [], header.auth_tag()).map_err(|_| Error::HeaderAuthFailed)?;
 
     // One allocation at the final size: no reallocation leaves plaintext behind in freed memory.
     let mut plaintext = Zeroizing::new(Vec::with_capacity(message.content_len()));

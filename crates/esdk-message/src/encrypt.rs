@@ -8,10 +8,10 @@ use crate::Error;
 use crate::body::{self, END_MARKER, FINAL_FRAME_AAD, FRAME_AAD, SINGLE_BLOCK_AAD};
 use crate::context::{self, EncryptionContext, PUBLIC_KEY_FIELD, RESERVED_PREFIX};
 use crate::derive;
-use crate::header::ContentType;
+use crate::header::{self, EncryptedDataKey, HeaderFields};
 use crate::keyring::{Keyring, OwnedEncryptedDataKey, RawRsaKeyring};
 use crate::provider::CryptoProvider;
-use crate::suite::{CommitmentPolicy, IV_LEN, Suite, SuiteId};
+use crate::suite::{CommitmentPolicy, IV_LEN, SuiteId};
 
 /// Amazon Connect's frame length.
 pub const CONNECT_FRAME_LENGTH: u32 = 4096;
@@ -129,17 +129,23 @@ pub fn encrypt_with_ivs(
     let gcm = provider.aes_gcm(&key)?;
     drop(key);
 
-    let mut out = write_header_body(suite, &message_id, &stored_context, &edks, options.frame_length, commitment)?;
+    let stored_context = context::serialize(&stored_context)?;
+    let edks: Vec<EncryptedDataKey<'_>> = edks.iter().map(OwnedEncryptedDataKey::borrow).collect();
+    let fields = HeaderFields {
+        suite,
+        message_id: &message_id,
+        encryption_context: &stored_context,
+        encrypted_data_keys: &edks,
+        frame_length: options.frame_length,
+        commitment: commitment.as_ref().map(|c| c.as_slice()),
+    };
+    let mut out = fields.encode()?;
     let mut header_aad = out.clone();
     header_aad.extend_from_slice(&context::serialize(&authenticate_only)?);
     let iv_source = IvSource { provider, policy: ivs };
-    // Version 2 headers carry no IV: the spec fixes it at zero there.
-    let header_iv = if suite.message_version == 1 { iv_source.header()? } else { [0u8; IV_LEN] };
+    let header_iv = header::header_iv(suite.message_version, || iv_source.header())?;
     let tag = gcm.seal(&header_iv, &header_aad, &mut [])?;
-    if suite.message_version == 1 {
-        out.extend_from_slice(&header_iv);
-    }
-    out.extend_from_slice(&tag);
+    header::write_auth_section(&mut out, suite.message_version, &header_iv, &tag);
 
     write_body(&mut out, gcm.as_ref(), &iv_source, &message_id, plaintext, options.frame_length)?;
 
@@ -148,42 +154,6 @@ pub fn encrypt_with_ivs(
         context::put_vec16(&mut out, &signature)?;
     }
     Ok(out)
-}
-
-fn write_header_body(
-    suite: &Suite,
-    message_id: &[u8],
-    stored_context: &EncryptionContext,
-    edks: &[OwnedEncryptedDataKey],
-    frame_length: u32,
-    commitment: Option<[u8; 32]>,
-) -> Result<Vec<u8>, Error> {
-    let mut h = Vec::with_capacity(256);
-    h.push(suite.message_version);
-    if suite.message_version == 1 {
-        h.push(0x80);
-    }
-    h.extend_from_slice(&suite.id.0.to_be_bytes());
-    h.extend_from_slice(message_id);
-    context::put_vec16(&mut h, &context::serialize(stored_context)?)?;
-    let count = u16::try_from(edks.len()).map_err(|_| Error::InvalidArgument("too many keyrings"))?;
-    h.extend_from_slice(&count.to_be_bytes());
-    for edk in edks {
-        context::put_vec16(&mut h, &edk.provider_id)?;
-        context::put_vec16(&mut h, &edk.provider_info)?;
-        context::put_vec16(&mut h, &edk.ciphertext)?;
-    }
-    let content_type = if frame_length == 0 { ContentType::NON_FRAMED } else { ContentType::FRAMED };
-    h.push(content_type.0);
-    if suite.message_version == 1 {
-        h.extend_from_slice(&[0, 0, 0, 0]);
-        h.push(12); // IV length
-    }
-    h.extend_from_slice(&frame_length.to_be_bytes());
-    if let Some(c) = commitment {
-        h.extend_from_slice(&c);
-    }
-    Ok(h)
 }
 
 /// The IVs of one message, by its [`IvPolicy`].

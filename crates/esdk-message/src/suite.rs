@@ -10,45 +10,52 @@ use crate::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SuiteId(pub u16);
 
-impl SuiteId {
+/// The one table of suites: each row gives the named constant, the wire code and the properties.
+/// It generates the `SuiteId` constants, [`SuiteId::ALL`] and the property table behind
+/// [`SuiteId::suite`], so the eleven IDs are written once.
+macro_rules! suite_table {
+    ($( $(#[$doc:meta])* $name:ident = $id:literal: format $version:literal, $key_len:literal bytes, $kdf:expr, $sig:expr; )*) => {
+        impl SuiteId {
+            $( $(#[$doc])* pub const $name: Self = Self($id); )*
+
+            /// Every suite the ESDK defines, in ID order.
+            pub const ALL: [Self; SUITE_COUNT] = [$( Self::$name ),*];
+        }
+
+        const SUITE_COUNT: usize = [$( $id ),*].len();
+
+        static SUITES: [Suite; SUITE_COUNT] = [$(
+            Suite { id: SuiteId::$name, message_version: $version, key_len: $key_len, kdf: $kdf, signature: $sig }
+        ),*];
+    };
+}
+
+suite_table! {
     /// AES-128-GCM, no key derivation (message format 1).
-    pub const AES_128_GCM_IV12_TAG16_NO_KDF: Self = Self(0x0014);
+    AES_128_GCM_IV12_TAG16_NO_KDF = 0x0014: format 1, 16 bytes, Kdf::Identity, None;
     /// AES-192-GCM, no key derivation (1).
-    pub const AES_192_GCM_IV12_TAG16_NO_KDF: Self = Self(0x0046);
+    AES_192_GCM_IV12_TAG16_NO_KDF = 0x0046: format 1, 24 bytes, Kdf::Identity, None;
     /// AES-256-GCM, no key derivation (1).
-    pub const AES_256_GCM_IV12_TAG16_NO_KDF: Self = Self(0x0078);
+    AES_256_GCM_IV12_TAG16_NO_KDF = 0x0078: format 1, 32 bytes, Kdf::Identity, None;
     /// AES-128-GCM, HKDF-SHA256 (1).
-    pub const AES_128_GCM_IV12_TAG16_HKDF_SHA256: Self = Self(0x0114);
+    AES_128_GCM_IV12_TAG16_HKDF_SHA256 = 0x0114: format 1, 16 bytes, Kdf::Hkdf(Hash::Sha256), None;
     /// AES-192-GCM, HKDF-SHA256 (1).
-    pub const AES_192_GCM_IV12_TAG16_HKDF_SHA256: Self = Self(0x0146);
+    AES_192_GCM_IV12_TAG16_HKDF_SHA256 = 0x0146: format 1, 24 bytes, Kdf::Hkdf(Hash::Sha256), None;
     /// AES-256-GCM, HKDF-SHA256 (1).
-    pub const AES_256_GCM_IV12_TAG16_HKDF_SHA256: Self = Self(0x0178);
+    AES_256_GCM_IV12_TAG16_HKDF_SHA256 = 0x0178: format 1, 32 bytes, Kdf::Hkdf(Hash::Sha256), None;
     /// AES-128-GCM, HKDF-SHA256, ECDSA P-256 (1).
-    pub const AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256: Self = Self(0x0214);
+    AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256 = 0x0214: format 1, 16 bytes, Kdf::Hkdf(Hash::Sha256), Some(Curve::P256);
     /// AES-192-GCM, HKDF-SHA384, ECDSA P-384 (1).
-    pub const AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384: Self = Self(0x0346);
+    AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384 = 0x0346: format 1, 24 bytes, Kdf::Hkdf(Hash::Sha384), Some(Curve::P384);
     /// AES-256-GCM, HKDF-SHA384, ECDSA P-384 (1): what Amazon Connect uses.
-    pub const AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384: Self = Self(0x0378);
+    AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384 = 0x0378: format 1, 32 bytes, Kdf::Hkdf(Hash::Sha384), Some(Curve::P384);
     /// AES-256-GCM, HKDF-SHA512, key commitment (2).
-    pub const AES_256_GCM_HKDF_SHA512_COMMIT_KEY: Self = Self(0x0478);
+    AES_256_GCM_HKDF_SHA512_COMMIT_KEY = 0x0478: format 2, 32 bytes, Kdf::CommittingHkdfSha512, None;
     /// AES-256-GCM, HKDF-SHA512, key commitment, ECDSA P-384 (2).
-    pub const AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384: Self = Self(0x0578);
+    AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 = 0x0578: format 2, 32 bytes, Kdf::CommittingHkdfSha512, Some(Curve::P384);
+}
 
-    /// Every suite the ESDK defines, in ID order.
-    pub const ALL: [Self; 11] = [
-        Self(0x0014),
-        Self(0x0046),
-        Self(0x0078),
-        Self(0x0114),
-        Self(0x0146),
-        Self(0x0178),
-        Self(0x0214),
-        Self(0x0346),
-        Self(0x0378),
-        Self(0x0478),
-        Self(0x0578),
-    ];
-
+impl SuiteId {
     /// The suite's properties, or `UnsupportedSuite` with the value.
     pub fn suite(self) -> Result<&'static Suite, Error> {
         SUITES.iter().find(|s| s.id == self).ok_or(Error::UnsupportedSuite(self.0))
@@ -126,6 +133,10 @@ pub(crate) const IV_LEN: usize = 12;
 pub(crate) const TAG_LEN: usize = 16;
 /// Length of the commitment key in a format 2 header.
 pub(crate) const COMMITMENT_LEN: usize = 32;
+/// Length of the message ID in a format 1 header.
+pub(crate) const MESSAGE_ID_LEN_V1: usize = 16;
+/// Length of the message ID in a format 2 header.
+pub(crate) const MESSAGE_ID_LEN_V2: usize = 32;
 
 impl Suite {
     /// Length of the data key a keyring must produce.
@@ -143,27 +154,9 @@ impl Suite {
 
     /// Length of the message ID for this suite's format.
     pub fn message_id_len(&self) -> usize {
-        if self.message_version == 2 { 32 } else { 16 }
+        if self.message_version == 2 { MESSAGE_ID_LEN_V2 } else { MESSAGE_ID_LEN_V1 }
     }
 }
-
-const fn suite(id: u16, version: u8, key_len: usize, kdf: Kdf, signature: Option<Curve>) -> Suite {
-    Suite { id: SuiteId(id), message_version: version, key_len, kdf, signature }
-}
-
-static SUITES: [Suite; 11] = [
-    suite(0x0014, 1, 16, Kdf::Identity, None),
-    suite(0x0046, 1, 24, Kdf::Identity, None),
-    suite(0x0078, 1, 32, Kdf::Identity, None),
-    suite(0x0114, 1, 16, Kdf::Hkdf(Hash::Sha256), None),
-    suite(0x0146, 1, 24, Kdf::Hkdf(Hash::Sha256), None),
-    suite(0x0178, 1, 32, Kdf::Hkdf(Hash::Sha256), None),
-    suite(0x0214, 1, 16, Kdf::Hkdf(Hash::Sha256), Some(Curve::P256)),
-    suite(0x0346, 1, 24, Kdf::Hkdf(Hash::Sha384), Some(Curve::P384)),
-    suite(0x0378, 1, 32, Kdf::Hkdf(Hash::Sha384), Some(Curve::P384)),
-    suite(0x0478, 2, 32, Kdf::CommittingHkdfSha512, None),
-    suite(0x0578, 2, 32, Kdf::CommittingHkdfSha512, Some(Curve::P384)),
-];
 
 /// Which suites decryption accepts with respect to key commitment.
 ///
@@ -208,6 +201,16 @@ mod tests {
             assert_eq!(id.suite().map(|s| s.id), Ok(id));
         }
         assert_eq!(SuiteId(0x0015).suite(), Err(Error::UnsupportedSuite(0x0015)));
+    }
+
+    #[test]
+    fn the_table_is_in_id_order_and_each_suite_matches_its_format() {
+        assert!(SuiteId::ALL.windows(2).all(|w| matches!(w, [a, b] if a < b)));
+        for s in &SUITES {
+            assert_eq!(s.is_committing(), s.message_version == 2, "{}", s.id);
+            assert_eq!(s.data_key_len(), if s.is_committing() { 32 } else { s.key_len });
+        }
+        assert_eq!(SuiteId::ALL.len(), 11);
     }
 
     #[test]

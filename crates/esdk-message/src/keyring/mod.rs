@@ -27,6 +27,17 @@ pub struct OwnedEncryptedDataKey {
     pub ciphertext: Vec<u8>,
 }
 
+impl OwnedEncryptedDataKey {
+    /// The borrowed form the header holds.
+    pub fn borrow(&self) -> EncryptedDataKey<'_> {
+        EncryptedDataKey {
+            provider_id: &self.provider_id,
+            provider_info: &self.provider_info,
+            ciphertext: &self.ciphertext,
+        }
+    }
+}
+
 /// A plaintext data key. Zeroized on drop.
 pub type DataKey = Zeroizing<Vec<u8>>;
 
