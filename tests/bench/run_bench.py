@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = ROOT / "crates/esdk-message/tests/data/rsa-4096-test-key.pem"
-PUBLIC = ROOT / "crates/esdk-message/tests/data/rsa-4096-test-key.pub.pem"
+KEY = ROOT / "crates/test-support/fixtures/rsa-4096-test-key.pem"
+PUBLIC = ROOT / "crates/test-support/fixtures/rsa-4096-test-key.pub.pem"
 KEY_ID = "bench-0000-4bd8-4a94-bfde-27eefe4f12b1"
 
 

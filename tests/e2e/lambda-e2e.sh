@@ -44,8 +44,8 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 
 PREFIX="/connect/secure-ivr-e2e/keys/"
 KEY_ID="e2e00000-0000-4000-8000-$(printf '%012x' "$$")"
-PRIVATE="$ROOT/crates/lambda/tests/data/test-only-c-pkcs8-4096.pem"
-PUBLIC="$ROOT/crates/lambda/tests/data/test-only-c-public.pem"
+PRIVATE="$ROOT/crates/test-support/fixtures/test-only-c-pkcs8-4096.pem"
+PUBLIC="$ROOT/crates/test-support/fixtures/test-only-c-public.pem"
 
 # The key goes into moto with boto3 from the venv (SecureString, as operators store it).
 if "$PY" - "$MOTO_ENDPOINT" "$PREFIX$KEY_ID" "$PRIVATE" <<'PY'
