@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use keystore::{KeyStoreConfig, SsmLimits};
+use keystore::{KeyStoreConfig, SsmLimits, defaults};
 
 use caller_input::ValueType;
 
@@ -73,6 +73,25 @@ pub mod vars {
     pub const INVOCATION_BUDGET: &str = "SECURE_IVR_INVOCATION_BUDGET_MS";
     /// Decrypt undeclared parameters that parse as messages.
     pub const DECRYPT_UNDECLARED: &str = "SECURE_IVR_DECRYPT_UNDECLARED";
+
+    /// Every variable above.
+    pub const ALL: &[&str] = &[
+        KEY_PREFIX,
+        LEGACY_PARAMETER,
+        CACHE_TTL,
+        NEGATIVE_TTL,
+        MAX_STALE,
+        DEFAULT_TYPE,
+        WARM_CACHE,
+        SSM_CONNECT_TIMEOUT,
+        SSM_READ_TIMEOUT,
+        SSM_ATTEMPT_TIMEOUT,
+        SSM_OPERATION_TIMEOUT,
+        SSM_MAX_ATTEMPTS,
+        METRICS_NAMESPACE,
+        INVOCATION_BUDGET,
+        DECRYPT_UNDECLARED,
+    ];
 }
 
 /// Default of [`vars::INVOCATION_BUDGET`]: the template's default function timeout (6 s).
@@ -126,9 +145,9 @@ impl Config {
                 .with_legacy_parameter(legacy.trim())
                 .map_err(|e| ConfigError(format!("{LEGACY_PARAMETER}={legacy:?}: {e}")))?;
         }
-        keystore.ttl = Duration::from_secs(number(get, CACHE_TTL, 300, 1, 86_400)?);
-        keystore.negative_ttl = Duration::from_secs(number(get, NEGATIVE_TTL, 30, 0, 3600)?);
-        keystore.max_stale = Duration::from_secs(number(get, MAX_STALE, 3600, 0, 86_400)?);
+        keystore.ttl = Duration::from_secs(number(get, CACHE_TTL, defaults::CACHE_TTL_SECS, 1, 86_400)?);
+        keystore.negative_ttl = Duration::from_secs(number(get, NEGATIVE_TTL, defaults::NEGATIVE_TTL_SECS, 0, 3600)?);
+        keystore.max_stale = Duration::from_secs(number(get, MAX_STALE, defaults::MAX_STALE_SECS, 0, 86_400)?);
 
         let default_type = match get(DEFAULT_TYPE).filter(|v| !v.trim().is_empty()) {
             None => ValueType::Card,
@@ -140,11 +159,30 @@ impl Config {
 
         let ms = Duration::from_millis;
         let ssm = SsmLimits {
-            connect_timeout: ms(number(get, SSM_CONNECT_TIMEOUT, 500, 50, MAX_SSM_OPERATION_MS)?),
-            read_timeout: ms(number(get, SSM_READ_TIMEOUT, 1000, 50, MAX_SSM_OPERATION_MS)?),
-            attempt_timeout: ms(number(get, SSM_ATTEMPT_TIMEOUT, 1200, 50, MAX_SSM_OPERATION_MS)?),
-            operation_timeout: ms(number(get, SSM_OPERATION_TIMEOUT, 3000, 100, MAX_SSM_OPERATION_MS)?),
-            max_attempts: u32::try_from(number(get, SSM_MAX_ATTEMPTS, 3, 1, 5)?).unwrap_or(3),
+            connect_timeout: ms(number(
+                get,
+                SSM_CONNECT_TIMEOUT,
+                defaults::SSM_CONNECT_TIMEOUT_MS,
+                50,
+                MAX_SSM_OPERATION_MS,
+            )?),
+            read_timeout: ms(number(get, SSM_READ_TIMEOUT, defaults::SSM_READ_TIMEOUT_MS, 50, MAX_SSM_OPERATION_MS)?),
+            attempt_timeout: ms(number(
+                get,
+                SSM_ATTEMPT_TIMEOUT,
+                defaults::SSM_ATTEMPT_TIMEOUT_MS,
+                50,
+                MAX_SSM_OPERATION_MS,
+            )?),
+            operation_timeout: ms(number(
+                get,
+                SSM_OPERATION_TIMEOUT,
+                defaults::SSM_OPERATION_TIMEOUT_MS,
+                100,
+                MAX_SSM_OPERATION_MS,
+            )?),
+            max_attempts: u32::try_from(number(get, SSM_MAX_ATTEMPTS, u64::from(defaults::SSM_MAX_ATTEMPTS), 1, 5)?)
+                .unwrap_or(defaults::SSM_MAX_ATTEMPTS),
         };
         if ssm.attempt_timeout > ssm.operation_timeout {
             return Err(ConfigError(format!(

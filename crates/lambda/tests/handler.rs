@@ -61,17 +61,45 @@ fn status(r: &Response) -> (&str, &str) {
     (r.get("Status").map_or("", String::as_str), r.get("ErrorCode").map_or("", String::as_str))
 }
 
+/// Options that write `suite` with one data key, as Connect writes 0x0378.
+fn connect_shaped(suite: SuiteId) -> EncryptOptions {
+    let committing = suite.suite().unwrap().message_version == 2;
+    let commitment_policy = if committing {
+        CommitmentPolicy::RequireEncryptRequireDecrypt
+    } else {
+        CommitmentPolicy::ForbidEncryptAllowDecrypt
+    };
+    EncryptOptions { suite, commitment_policy, ..EncryptOptions::connect() }
+}
+
 #[tokio::test]
 async fn other_suites_are_refused_before_any_key_fetch() {
-    let src = Arc::new(Counting::default());
-    let options = EncryptOptions {
-        suite: SuiteId::AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384,
-        commitment_policy: CommitmentPolicy::RequireEncryptRequireDecrypt,
-        ..EncryptOptions::connect()
-    };
-    let r = call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k"], &options))])).await;
-    assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
-    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+    let others: Vec<SuiteId> = SuiteId::ALL.into_iter().filter(|s| !esdk_message::CONNECT_SUITES.contains(s)).collect();
+    assert_eq!(others.len(), 9, "eleven suites, two of them Connect's");
+    for suite in others {
+        let src = Arc::new(Counting::default());
+        let r = call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k"], &connect_shaped(suite)))])).await;
+        assert_eq!(status(&r), ("Error", "MalformedCiphertext"), "suite {suite}");
+        assert_eq!(src.gets.load(Ordering::SeqCst), 0, "suite {suite}");
+    }
+}
+
+#[tokio::test]
+async fn the_committing_signed_suite_decrypts_like_connects() {
+    // 0x0578 (key commitment, ECDSA P-384) with the same keyring: accepted so that a move of
+    // Connect's to the committing suite does not stop every call (issue 11).
+    let id = key_id();
+    let src = Arc::new(Counting {
+        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
+        ..Default::default()
+    });
+    let suite = SuiteId::AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
+    let ct = with_options(&[&id], &connect_shaped(suite));
+    let r = call(&src, &event(&[("EncryptedCreditCard", &ct)])).await;
+    assert_eq!(status(&r), ("Success", ""), "{r:?}");
+    assert_eq!((r["Last4"].as_str(), r["Brand"].as_str()), ("1111", "Visa"));
+    assert_eq!(src.gets.load(Ordering::SeqCst), 1);
+    assert!(logs().contains("\"suite\":\"0x0578\""), "the suite is logged");
 }
 
 #[tokio::test]
@@ -171,4 +199,20 @@ async fn parameter_names_are_sanitized_in_response_keys() {
     let src = Arc::new(Counting::default());
     let r = call(&src, &event(&[("Encrypted Card.1", "Timeout")])).await;
     assert_eq!(r.get("Encrypted_Card_1_Status").map(String::as_str), Some("NoInput"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_data_key_of_another_provider_is_key_not_found_before_any_key_fetch() {
+    let ct = base64::engine::general_purpose::STANDARD.decode(encrypt("k", KEY_A_PUBLIC, "4111111111111111")).unwrap();
+    let at = ct.windows(13).position(|w| w == b"AmazonConnect").expect("the provider ID is in the header");
+    for replacement in [b'c', b'\xff'] {
+        // `AmazonConnecc` (another provider) and an invalid UTF-8 byte: neither names a Connect key.
+        let mut altered = ct.clone();
+        altered[at + 12] = replacement;
+        let src = Arc::new(Counting::default());
+        let value = base64::engine::general_purpose::STANDARD.encode(&altered);
+        let r = call(&src, &event(&[("EncryptedCreditCard", &value)])).await;
+        assert_eq!(status(&r), ("Error", "KeyNotFound"), "{r:?}");
+        assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+    }
 }

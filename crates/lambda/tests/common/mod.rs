@@ -2,7 +2,7 @@
 //! ciphertexts, a log-capturing subscriber at TRACE, and the leak check.
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub mod proxy;
+pub(crate) mod proxy;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,21 +16,21 @@ use secure_ivr_lambda::metrics::MetricSink;
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, Response, YearMonth, handle};
 use tracing_subscriber::prelude::*;
 
-pub const KEY_A_PKCS8_2048: &str = include_str!("../data/test-only-a-pkcs8-2048.pem");
-pub const KEY_A_PUBLIC: &str = include_str!("../data/test-only-a-public.pem");
-pub const KEY_B_PKCS1_3072: &str = include_str!("../data/test-only-b-pkcs1-3072.pem");
-pub const KEY_B_PUBLIC: &str = include_str!("../data/test-only-b-public.pem");
-pub const KEY_C_PKCS8_4096: &str = include_str!("../data/test-only-c-pkcs8-4096.pem");
-pub const KEY_C_PUBLIC: &str = include_str!("../data/test-only-c-public.pem");
-pub const KEY_WEAK_1024: &str = include_str!("../data/test-only-weak-1024.pem");
+pub(crate) const KEY_A_PKCS8_2048: &str = include_str!("../data/test-only-a-pkcs8-2048.pem");
+pub(crate) const KEY_A_PUBLIC: &str = include_str!("../data/test-only-a-public.pem");
+pub(crate) const KEY_B_PKCS1_3072: &str = include_str!("../data/test-only-b-pkcs1-3072.pem");
+pub(crate) const KEY_B_PUBLIC: &str = include_str!("../data/test-only-b-public.pem");
+pub(crate) const KEY_C_PKCS8_4096: &str = include_str!("../data/test-only-c-pkcs8-4096.pem");
+pub(crate) const KEY_C_PUBLIC: &str = include_str!("../data/test-only-c-public.pem");
+pub(crate) const KEY_WEAK_1024: &str = include_str!("../data/test-only-weak-1024.pem");
 
 /// The month the expiry cases are pinned to.
-pub const TODAY: YearMonth = YearMonth { year: 2026, month: 11 };
+pub(crate) const TODAY: YearMonth = YearMonth { year: 2026, month: 11 };
 
 /// The moto endpoint from `SECURE_IVR_MOTO_ENDPOINT`. When unset: panics if
 /// `SECURE_IVR_REQUIRE_SERVICES=1`, otherwise reports a skip (stderr, and one line appended to
 /// `SECURE_IVR_SKIP_LOG` when set) and returns `None`.
-pub fn moto_endpoint(test: &str) -> Option<String> {
+pub(crate) fn moto_endpoint(test: &str) -> Option<String> {
     if let Ok(ep) = std::env::var("SECURE_IVR_MOTO_ENDPOINT")
         && !ep.trim().is_empty()
     {
@@ -51,7 +51,7 @@ pub fn moto_endpoint(test: &str) -> Option<String> {
 }
 
 /// A real SSM client for `endpoint` with static test credentials.
-pub fn ssm(endpoint: &str, limits: &SsmLimits) -> aws_sdk_ssm::Client {
+pub(crate) fn ssm(endpoint: &str, limits: &SsmLimits) -> aws_sdk_ssm::Client {
     let builder = aws_sdk_ssm::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -61,14 +61,14 @@ pub fn ssm(endpoint: &str, limits: &SsmLimits) -> aws_sdk_ssm::Client {
 }
 
 /// A prefix no other test (or run) uses.
-pub fn unique_prefix() -> String {
+pub(crate) fn unique_prefix() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     format!("/secure-ivr-test/{:x}-{nanos:x}-{}/", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 /// A key ID shaped like Connect's (a UUID), unique per call.
-pub fn key_id() -> String {
+pub(crate) fn key_id() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
     format!(
@@ -79,7 +79,7 @@ pub fn key_id() -> String {
 }
 
 /// Stores a SecureString.
-pub async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+pub(crate) async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
     client
         .put_parameter()
         .name(name)
@@ -92,14 +92,14 @@ pub async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
 }
 
 /// A Connect-shaped ciphertext of `plaintext` for `key_id`, base64 as Connect passes it.
-pub fn encrypt(key_id: &str, public_pem: &str, plaintext: &str) -> String {
+pub(crate) fn encrypt(key_id: &str, public_pem: &str, plaintext: &str) -> String {
     let provider = esdk_message::provider::default_provider();
     let ct = esdk_message::encrypt_connect(provider, key_id, public_pem, plaintext.as_bytes()).unwrap();
     base64::engine::general_purpose::STANDARD.encode(ct)
 }
 
 /// A `ContactFlowEvent` with these parameters.
-pub fn event(params: &[(&str, &str)]) -> ConnectEvent {
+pub(crate) fn event(params: &[(&str, &str)]) -> ConnectEvent {
     let params: serde_json::Map<String, serde_json::Value> =
         params.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
     serde_json::from_value(serde_json::json!({
@@ -114,7 +114,7 @@ pub fn event(params: &[(&str, &str)]) -> ConnectEvent {
 
 /// Captured EMF lines.
 #[derive(Default)]
-pub struct CaptureMetrics(pub Mutex<Vec<String>>);
+pub(crate) struct CaptureMetrics(pub Mutex<Vec<String>>);
 
 impl MetricSink for CaptureMetrics {
     fn emit(&self, line: &str) {
@@ -123,20 +123,20 @@ impl MetricSink for CaptureMetrics {
 }
 
 /// Everything a test needs to call the handler.
-pub struct Harness {
-    pub keys: KeyStore,
-    pub config: Config,
-    pub metrics: CaptureMetrics,
-    pub client: aws_sdk_ssm::Client,
+pub(crate) struct Harness {
+    pub(crate) keys: KeyStore,
+    pub(crate) config: Config,
+    pub(crate) metrics: CaptureMetrics,
+    pub(crate) client: aws_sdk_ssm::Client,
 }
 
 impl Harness {
     /// A handler over `endpoint` with default limits and the given configuration variables.
-    pub fn new(endpoint: &str, vars: &[(&str, &str)]) -> Self {
+    pub(crate) fn new(endpoint: &str, vars: &[(&str, &str)]) -> Self {
         Self::with_limits(endpoint, vars, None)
     }
 
-    pub fn with_limits(endpoint: &str, vars: &[(&str, &str)], limits: Option<SsmLimits>) -> Self {
+    pub(crate) fn with_limits(endpoint: &str, vars: &[(&str, &str)], limits: Option<SsmLimits>) -> Self {
         capture_logs();
         let map: std::collections::HashMap<String, String> =
             vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -150,12 +150,12 @@ impl Harness {
         Self { keys, config, metrics: CaptureMetrics::default(), client }
     }
 
-    pub async fn call(&self, event: &ConnectEvent) -> Response {
+    pub(crate) async fn call(&self, event: &ConnectEvent) -> Response {
         self.call_by(event, answer_by(&self.config)).await
     }
 
     /// Like [`Harness::call`], answering by `answer_by` (as the runtime's deadline sets it).
-    pub async fn call_by(&self, event: &ConnectEvent, answer_by: std::time::Instant) -> Response {
+    pub(crate) async fn call_by(&self, event: &ConnectEvent, answer_by: std::time::Instant) -> Response {
         let deps = Deps {
             keys: &self.keys,
             config: &self.config,
@@ -167,19 +167,19 @@ impl Harness {
         r
     }
 
-    pub fn emf(&self) -> Vec<String> {
+    pub(crate) fn emf(&self) -> Vec<String> {
         self.metrics.0.lock().unwrap().clone()
     }
 }
 
 /// When a test call must answer: the configured budget from now, as the runtime does when it
 /// gives no deadline.
-pub fn answer_by(config: &Config) -> std::time::Instant {
+pub(crate) fn answer_by(config: &Config) -> std::time::Instant {
     secure_ivr_lambda::deadline::from_budget(std::time::Instant::now(), config.invocation_budget)
 }
 
 /// Every key and value of a response uses only `A-Z a-z 0-9 _ -`.
-pub fn assert_response_alphabet(r: &Response) {
+pub(crate) fn assert_response_alphabet(r: &Response) {
     for (k, v) in r {
         let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         assert!(ok(k) && ok(v), "response entry {k:?}={v:?} leaves the alphabet");
@@ -192,7 +192,8 @@ struct BufWriter(Arc<Mutex<Vec<u8>>>);
 
 impl Write for BufWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        // A poisoned buffer (a test panicked while logging) still collects the logs.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -202,13 +203,13 @@ impl Write for BufWriter {
 
 /// Installs (once per process) a JSON subscriber at TRACE, through the production filter, that
 /// writes into a buffer.
-pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     install(|| secure_ivr_lambda::logging::filter("trace"))
 }
 
 /// Like [`capture_logs`] but with every crate at TRACE, the AWS SDK and hyper included (more than
 /// production ever logs). Must be the first capture call of the process.
-pub fn capture_logs_all_crates() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn capture_logs_all_crates() -> Arc<Mutex<Vec<u8>>> {
     install(|| tracing_subscriber::filter::Targets::new().with_default(tracing_subscriber::filter::LevelFilter::TRACE))
 }
 
@@ -227,14 +228,14 @@ fn install(filter: impl FnOnce() -> tracing_subscriber::filter::Targets) -> Arc<
 }
 
 /// The captured logs so far.
-pub fn logs() -> String {
+pub(crate) fn logs() -> String {
     String::from_utf8_lossy(&capture_logs().lock().unwrap()).into_owned()
 }
 
 /// Fails if any secret shows up in `text`: the value itself; for card numbers, any run of 7 of
 /// its digits (more than the last four); for short values, the value as a JSON string or a
 /// `key=value` token, and its bytes as a Debug list; and for keys, any base64 line of the PEM.
-pub fn assert_no_leaks(text: &str, secrets: &[&str]) {
+pub(crate) fn assert_no_leaks(text: &str, secrets: &[&str]) {
     for secret in secrets {
         if secret.contains("-----BEGIN") {
             for line in secret.lines().filter(|l| !l.starts_with("-----") && l.len() > 16) {
@@ -266,7 +267,7 @@ pub fn assert_no_leaks(text: &str, secrets: &[&str]) {
 
 /// The leak check over everything a test produced: captured logs, EMF lines and the responses
 /// (which may hold a card's last four, never more).
-pub fn check_leaks(h: &Harness, responses: &[&Response], secrets: &[&str]) {
+pub(crate) fn check_leaks(h: &Harness, responses: &[&Response], secrets: &[&str]) {
     let mut text = logs();
     assert!(!text.is_empty(), "no logs captured");
     text.push_str(&h.emf().join("\n"));

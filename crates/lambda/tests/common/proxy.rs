@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Forward,
     /// Accept and read, answer nothing for this long, then close.
     Silent(Duration),
@@ -50,12 +50,12 @@ impl Mode {
     }
 }
 
-pub struct FaultProxy {
-    pub addr: SocketAddr,
+pub(crate) struct FaultProxy {
+    pub(crate) addr: SocketAddr,
     mode: Arc<Mutex<Mode>>,
-    pub connections: Arc<AtomicUsize>,
+    pub(crate) connections: Arc<AtomicUsize>,
     /// Requests read and answered by an answering mode (throttle, denials).
-    pub requests: Arc<AtomicUsize>,
+    pub(crate) requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -66,21 +66,21 @@ impl Drop for FaultProxy {
 }
 
 impl FaultProxy {
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Requests answered so far by an answering mode.
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 
-    pub fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
     /// Listens on `bind` (use port 0 for any) and forwards to `upstream` in `Forward` mode.
-    pub async fn start(bind: SocketAddr, upstream: SocketAddr, mode: Mode) -> Self {
+    pub(crate) async fn start(bind: SocketAddr, upstream: SocketAddr, mode: Mode) -> Self {
         let listener = TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(mode));
@@ -163,7 +163,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// A loopback port with nothing listening (bound, then released).
-pub fn closed_port() -> SocketAddr {
+pub(crate) fn closed_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     drop(l);
@@ -171,7 +171,7 @@ pub fn closed_port() -> SocketAddr {
 }
 
 /// The socket address of an `http://host:port` endpoint.
-pub fn addr_of(endpoint: &str) -> SocketAddr {
+pub(crate) fn addr_of(endpoint: &str) -> SocketAddr {
     let hostport = endpoint.trim_start_matches("http://").trim_end_matches('/');
     hostport.parse().unwrap()
 }
