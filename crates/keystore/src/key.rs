@@ -305,3 +305,186 @@ impl StoredKey {
         Ok(keyring)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests build malformed DER by hand; a panic is a failed test")]
+mod tests {
+    use test_support::fixtures::{
+        KEY_A_PKCS8_2048, KEY_A_PUBLIC, KEY_B_PKCS1_3072, KEY_B_PUBLIC, KEY_C_PKCS8_4096, KEY_C_PUBLIC, KEY_WEAK_1024,
+    };
+
+    use super::*;
+
+    /// The DER inside the first PEM block of a fixture.
+    fn der_of(pem: &str) -> Vec<u8> {
+        decode_block(blocks(pem)[0]).unwrap().to_vec()
+    }
+
+    fn pem_of(label: &str, der: &[u8]) -> String {
+        pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap()
+    }
+
+    // Known answers computed independently with OpenSSL 3.0.19:
+    //   openssl pkey -in crates/test-support/fixtures/<key>.pem -pubout -outform DER | sha256sum
+    // (and the same digest from the `-public.pem` files with `openssl pkey -pubin ... -outform DER`).
+    const FP_A: &str = "293ad20d855faf55da82dcc3545bd13b0200c6001b0b84eb33bbdced4edf52cf";
+    const FP_B: &str = "df9f6592642900fe436cae36dbd05b74ab6d75184e11362a4fc85750b0d47bc8";
+    const FP_C: &str = "ecca81e74c34ab05639ff227e2eac66bd60a0b9495c6c356dff044313fe17fd3";
+
+    #[test]
+    fn fingerprints_match_openssl() {
+        for (pem, bits, fp) in
+            [(KEY_A_PKCS8_2048, 2048, FP_A), (KEY_B_PKCS1_3072, 3072, FP_B), (KEY_C_PKCS8_4096, 4096, FP_C)]
+        {
+            let key = StoredKey::from_pem(pem).unwrap();
+            assert_eq!((key.bits(), key.fingerprint().as_str()), (bits, fp));
+        }
+    }
+
+    #[test]
+    fn public_half_is_openssls_spki() {
+        for (private, public) in
+            [(KEY_A_PKCS8_2048, KEY_A_PUBLIC), (KEY_B_PKCS1_3072, KEY_B_PUBLIC), (KEY_C_PKCS8_4096, KEY_C_PUBLIC)]
+        {
+            let key = StoredKey::from_pem(private).unwrap();
+            assert_eq!(key.spki_der(), der_of(public).as_slice());
+            assert_eq!(key.public_key_pem(), public, "same PEM as `openssl pkey -pubout`");
+            assert_eq!(Fingerprint::of_spki(&der_of(public)), key.fingerprint());
+        }
+    }
+
+    #[test]
+    fn accepts_pkcs1_and_pkcs8_of_the_same_key() {
+        // KEY_B is PKCS#1; its PKCS#8 form, built here, must give the same facts and DER.
+        let pkcs1 = StoredKey::from_pem(KEY_B_PKCS1_3072).unwrap();
+        let pkcs8 = pem_of("PRIVATE KEY", pkcs1.private_der().as_bytes());
+        let again = StoredKey::from_pem(&pkcs8).unwrap();
+        assert_eq!(again.private_der().as_bytes(), pkcs1.private_der().as_bytes());
+        assert_eq!((again.bits(), again.fingerprint()), (3072, pkcs1.fingerprint()));
+        // And a PKCS#8 key's inner RSAPrivateKey read as PKCS#1.
+        let a = StoredKey::from_pem(KEY_A_PKCS8_2048).unwrap();
+        let info = pkcs8::PrivateKeyInfo::from_der(a.private_der().as_bytes()).unwrap();
+        let as_pkcs1 = StoredKey::from_pem(&pem_of("RSA PRIVATE KEY", info.private_key)).unwrap();
+        assert_eq!(as_pkcs1.fingerprint().as_str(), FP_A);
+    }
+
+    #[test]
+    fn the_size_rule_has_one_wording() {
+        let expected = "the RSA key is 1024 bits, too small: at least 2048 bits are required";
+        assert_eq!(KeyTooSmall { bits: 1024 }.to_string(), expected);
+        let err = StoredKey::from_pem(KEY_WEAK_1024).unwrap_err();
+        assert_eq!(err, KeyError::TooSmall(KeyTooSmall { bits: 1024 }));
+        assert_eq!(err.to_string(), expected);
+        assert_eq!(KeyTooSmall::check(2048), Ok(()));
+        assert_eq!(KeyTooSmall::check(2047), Err(KeyTooSmall { bits: 2047 }));
+    }
+
+    #[test]
+    fn refuses_a_public_key_or_certificate_with_that_reason() {
+        for public in [KEY_A_PUBLIC, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"] {
+            let err = StoredKey::from_pem(public).unwrap_err();
+            assert_eq!(err, KeyError::PublicKeyOrCertificate);
+            assert!(err.to_string().contains("public key or certificate, not the private key"), "{err}");
+        }
+        // A public key stored under a private label is malformed, not accepted.
+        let mislabelled = pem_of("PRIVATE KEY", &der_of(KEY_A_PUBLIC));
+        assert!(matches!(StoredKey::from_pem(&mislabelled), Err(KeyError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_text_that_is_no_usable_key() {
+        assert_eq!(StoredKey::from_pem("hello").unwrap_err(), KeyError::NoPem);
+        assert_eq!(StoredKey::from_pem("").unwrap_err(), KeyError::NoPem);
+        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert_eq!(StoredKey::from_pem(encrypted).unwrap_err(), KeyError::Encrypted);
+        let legacy_encrypted = KEY_B_PKCS1_3072.replacen(
+            "-----\n",
+            "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00000000000000000000000000000000\n\n",
+            1,
+        );
+        assert_eq!(StoredKey::from_pem(&legacy_encrypted).unwrap_err(), KeyError::Encrypted);
+        let ec = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+        assert_eq!(StoredKey::from_pem(ec).unwrap_err(), KeyError::NotRsa);
+        let other = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+        assert_eq!(StoredKey::from_pem(other).unwrap_err(), KeyError::NoPrivateKeyBlock);
+        let bad_base64 = KEY_A_PKCS8_2048.replacen('M', "*", 1);
+        assert!(matches!(StoredKey::from_pem(&bad_base64), Err(KeyError::Malformed(_))));
+        let truncated: String =
+            KEY_A_PKCS8_2048.lines().take(5).chain(["-----END PRIVATE KEY-----"]).collect::<Vec<_>>().join("\n");
+        assert!(matches!(StoredKey::from_pem(&truncated), Err(KeyError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_pkcs8_of_another_algorithm() {
+        // PrivateKeyInfo { 0, id-ecPublicKey (1.2.840.10045.2.1), OCTET STRING { SEQUENCE {} } }.
+        let ec = [
+            0x30, 0x11, 0x02, 0x01, 0x00, 0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x04, 0x01,
+            0x00,
+        ];
+        assert_eq!(StoredKey::from_pem(&pem_of("PRIVATE KEY", &ec)).unwrap_err(), KeyError::NotRsa);
+    }
+
+    /// The DER of `der` (one TLV) with its outer length rewritten in BER's non-minimal long form.
+    fn non_minimal_length(der: &[u8]) -> Vec<u8> {
+        let (tag, rest) = der.split_first().unwrap();
+        let n = usize::from(rest[0] & 0x7f);
+        let len = rest[1..=n].iter().fold(0usize, |l, b| (l << 8) | usize::from(*b));
+        let mut out = vec![*tag, 0x84];
+        out.extend_from_slice(&u32::try_from(len).unwrap().to_be_bytes());
+        out.extend_from_slice(&rest[1 + n..]);
+        out
+    }
+
+    /// The same TLV with BER's indefinite length (0x80 ... 00 00).
+    fn indefinite_length(der: &[u8]) -> Vec<u8> {
+        let (tag, rest) = der.split_first().unwrap();
+        let n = usize::from(rest[0] & 0x7f);
+        let mut out = vec![*tag, 0x80];
+        out.extend_from_slice(&rest[1 + n..]);
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    #[test]
+    fn refuses_ber_lengths_and_trailing_bytes() {
+        for (label, pem) in [("PRIVATE KEY", KEY_A_PKCS8_2048), ("RSA PRIVATE KEY", KEY_B_PKCS1_3072)] {
+            let der = der_of(pem);
+            assert!(StoredKey::from_pem(&pem_of(label, &der)).is_ok(), "the unmodified DER parses");
+            let mut trailing = der.clone();
+            trailing.push(0);
+            for (what, bytes) in [
+                ("non-minimal length", non_minimal_length(&der)),
+                ("indefinite length", indefinite_length(&der)),
+                ("trailing byte", trailing),
+            ] {
+                let err = StoredKey::from_pem(&pem_of(label, &bytes)).unwrap_err();
+                assert!(matches!(err, KeyError::Malformed(_)), "{label} with a {what}: {err:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn takes_the_private_key_among_other_blocks() {
+        let bundle = format!("Bag Attributes: x\n{KEY_A_PUBLIC}\n\n{KEY_C_PKCS8_4096}\n\n");
+        assert_eq!(StoredKey::from_pem(&bundle).unwrap().fingerprint().as_str(), FP_C);
+        let crlf = KEY_A_PKCS8_2048.replace('\n', "\r\n");
+        assert_eq!(StoredKey::from_pem(&crlf).unwrap().fingerprint().as_str(), FP_A);
+    }
+
+    #[test]
+    fn connect_keyring_names_the_key_id() {
+        let provider = esdk_message::provider::default_provider();
+        let keyring = StoredKey::from_pem(KEY_B_PKCS1_3072).unwrap().connect_keyring(provider, "k-1").unwrap();
+        assert_eq!((keyring.name(), keyring.bits()), ("k-1", 3072));
+    }
+
+    #[test]
+    fn debug_shows_facts_not_key_material() {
+        let key = StoredKey::from_pem(KEY_A_PKCS8_2048).unwrap();
+        let text = format!("{key:?}");
+        assert!(text.contains(FP_A) && text.contains("2048"), "{text}");
+        for line in KEY_A_PKCS8_2048.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!text.contains(line));
+        }
+    }
+}

@@ -37,12 +37,12 @@ pub fn ssm_client(endpoint: &str, limits: &keystore::SsmLimits) -> aws_sdk_ssm::
     keystore::ssm_client(builder, limits)
 }
 
-/// Stores (or overwrites) a SecureString.
+/// Stores (or overwrites) a SecureString; returns the version SSM gave it.
 ///
 /// # Panics
 /// When SSM refuses: seeding is not what the test checks.
 #[cfg(feature = "keystore")]
-pub async fn put_secure_string(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+pub async fn put_secure_string(client: &aws_sdk_ssm::Client, name: &str, value: &str) -> i64 {
     let sent = client
         .put_parameter()
         .name(name)
@@ -51,8 +51,23 @@ pub async fn put_secure_string(client: &aws_sdk_ssm::Client, name: &str, value: 
         .overwrite(true)
         .send()
         .await;
-    if let Err(e) = sent {
-        panic!("put {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e));
+    match sent {
+        Ok(out) => out.version(),
+        Err(e) => panic!("put {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)),
+    }
+}
+
+/// Limits for seeding a test's parameters: one attempt with a generous deadline, because a put
+/// the SDK retried after a timeout (a cold moto is slow) would store an extra version.
+#[cfg(feature = "keystore")]
+pub fn seeding_limits() -> keystore::SsmLimits {
+    use std::time::Duration;
+    keystore::SsmLimits {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(20),
+        attempt_timeout: Duration::from_secs(30),
+        operation_timeout: Duration::from_secs(30),
+        max_attempts: 1,
     }
 }
 
