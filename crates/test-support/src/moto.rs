@@ -26,7 +26,7 @@ pub fn unique_prefix(name: &str) -> String {
 }
 
 /// An SSM client for `endpoint` with static test credentials, region `us-east-1` and `limits`.
-#[cfg(feature = "keystore")]
+#[cfg(feature = "ssm")]
 pub fn ssm_client(endpoint: &str, limits: &keystore::SsmLimits) -> aws_sdk_ssm::Client {
     use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
     let builder = aws_sdk_ssm::config::Builder::new()
@@ -41,7 +41,7 @@ pub fn ssm_client(endpoint: &str, limits: &keystore::SsmLimits) -> aws_sdk_ssm::
 ///
 /// # Panics
 /// When SSM refuses: seeding is not what the test checks.
-#[cfg(feature = "keystore")]
+#[cfg(feature = "ssm")]
 pub async fn put_secure_string(client: &aws_sdk_ssm::Client, name: &str, value: &str) -> i64 {
     let sent = client
         .put_parameter()
@@ -59,7 +59,7 @@ pub async fn put_secure_string(client: &aws_sdk_ssm::Client, name: &str, value: 
 
 /// Limits for seeding a test's parameters: one attempt with a generous deadline, because a put
 /// the SDK retried after a timeout (a cold moto is slow) would store an extra version.
-#[cfg(feature = "keystore")]
+#[cfg(feature = "ssm")]
 pub fn seeding_limits() -> keystore::SsmLimits {
     use std::time::Duration;
     keystore::SsmLimits {
