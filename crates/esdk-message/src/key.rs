@@ -1,5 +1,9 @@
 //! Reading RSA keys and certificates from PEM, without any backend.
 //!
+//! Being replaced (issue 11): the stored private key is read by `keystore::StoredKey` through
+//! `pem-rfc7468`/`pkcs8`/`pkcs1`, and the keyrings take DER ([`PrivateKeyDer`]). The PEM functions
+//! here stay, thin, until their callers have moved, then go.
+//!
 //! Private keys are normalised to PKCS#8 DER (PKCS#1 "RSA PRIVATE KEY" is wrapped), public
 //! material to SubjectPublicKeyInfo DER (from "PUBLIC KEY", "RSA PUBLIC KEY" or the first
 //! "CERTIFICATE"). The DER walker below reads only the few structures this needs.
@@ -52,9 +56,16 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
         if b64.contains("Proc-Type:") || b64.contains("DEK-Info:") {
             return Err(Error::InvalidKey("PEM key is encrypted with a passphrase; store it unencrypted"));
         }
-        let compact: Zeroizing<String> = Zeroizing::new(b64.chars().filter(|c| !c.is_ascii_whitespace()).collect());
-        let der = STANDARD.decode(compact.as_bytes()).map_err(|_| Error::InvalidKey("PEM body is not valid base64"))?;
-        blocks.push(PemBlock { label: label.to_owned(), der: Zeroizing::new(der) });
+        // Audit finding 8: one buffer each for the base64 text and the DER, allocated at their
+        // final size and wiped on drop (collecting into a growing String left freed copies).
+        let mut compact = Zeroizing::new(String::with_capacity(b64.len()));
+        compact.extend(b64.chars().filter(|c| !c.is_ascii_whitespace()));
+        let mut der = Zeroizing::new(vec![0u8; compact.len() / 4 * 3 + 3]);
+        let len = STANDARD
+            .decode_slice(compact.as_bytes(), der.as_mut_slice())
+            .map_err(|_| Error::InvalidKey("PEM body is not valid base64"))?;
+        der.truncate(len);
+        blocks.push(PemBlock { label: label.to_owned(), der });
         rest = body.get(end + end_marker.len()..).unwrap_or("");
     }
     if blocks.is_empty() {
@@ -264,13 +275,13 @@ mod tests {
         assert!(matches!(private_key_from_pem(pem), Err(Error::InvalidKey(m)) if m.contains("passphrase")));
     }
 
-    // Test-only keys generated for this repository (crates/lambda/tests/data/README.md).
+    // Test-only keys generated for this repository (crates/test-support/fixtures/README.md).
     #[test]
     fn measures_rsa_modulus_of_pkcs8_and_pkcs1_keys() {
         for (pem, bits) in [
-            (include_str!("../../lambda/tests/data/test-only-a-pkcs8-2048.pem"), 2048),
-            (include_str!("../../lambda/tests/data/test-only-b-pkcs1-3072.pem"), 3072),
-            (include_str!("../../lambda/tests/data/test-only-weak-1024.pem"), 1024),
+            (include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem"), 2048),
+            (include_str!("../../test-support/fixtures/test-only-b-pkcs1-3072.pem"), 3072),
+            (include_str!("../../test-support/fixtures/test-only-weak-1024.pem"), 1024),
         ] {
             let der = private_key_from_pem(pem).map_err(|e| e.to_string());
             assert_eq!(der.and_then(|d| rsa_private_key_bits(&d).map_err(|e| e.to_string())), Ok(bits));
@@ -296,7 +307,7 @@ mod tests {
             0x30, 0x01, 0x00,
         ];
         assert_eq!(rsa_private_key_bits(&der(&ec)).err(), Some(Error::InvalidKey("not a PKCS#8 RSA private key")));
-        let pem = include_str!("../../lambda/tests/data/test-only-a-pkcs8-2048.pem");
+        let pem = include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem");
         let mut bytes = private_key_from_pem(pem).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
         bytes.push(0);
         assert!(matches!(rsa_private_key_bits(&der(&bytes)), Err(Error::InvalidKey(m)) if m.contains("trailing")));
