@@ -5,8 +5,6 @@
 //! check the commitment, verify the header tag, decrypt every frame into one buffer allocated
 //! once at its final size, verify the footer signature, and only then hand the buffer out.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::Error;
@@ -14,6 +12,7 @@ use crate::connect::{CONNECT_MAX_ENCRYPTED_DATA_KEYS, CONNECT_SUITES};
 use crate::context::{self, EncryptionContext};
 
 use crate::derive;
+use crate::footer;
 use crate::header::ContentType;
 use crate::keyring::{self, Keyring};
 use crate::message::{self, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, Message};
@@ -166,12 +165,8 @@ pub fn decrypt_message(
 
     if let Some(curve) = suite.signature {
         let encoded = header.signing_public_key().ok_or(Error::MissingSignaturePublicKey)?;
-        let point = STANDARD.decode(encoded).map_err(|_| Error::InvalidSignaturePublicKey)?;
-        if point.len() != curve.compressed_point_len() {
-            return Err(Error::InvalidSignaturePublicKey);
-        }
         let signature = message.signature.ok_or(Error::Truncated("footer signature"))?;
-        provider.ecdsa_verify(curve, &point, message.signed_bytes, signature)?;
+        footer::verify(provider, curve, encoded, message.signed_bytes, signature)?;
     }
 
     Ok(Decrypted {

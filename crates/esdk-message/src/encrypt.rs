@@ -10,8 +10,8 @@ use crate::context::{self, EncryptionContext, PUBLIC_KEY_FIELD, RESERVED_PREFIX}
 use crate::derive;
 use crate::header::{self, EncryptedDataKey, HeaderFields};
 use crate::keyring::{Keyring, OwnedEncryptedDataKey, RawRsaKeyring};
-use crate::provider::CryptoProvider;
-use crate::suite::{CommitmentPolicy, IV_LEN, SuiteId};
+use crate::provider::{CryptoProvider, EcdsaSigner};
+use crate::suite::{CommitmentPolicy, Curve, IV_LEN, SuiteId};
 
 /// Amazon Connect's frame length.
 pub const CONNECT_FRAME_LENGTH: u32 = 4096;
@@ -90,6 +90,19 @@ pub fn encrypt_with_ivs(
     options: &EncryptOptions,
     ivs: IvPolicy,
 ) -> Result<Vec<u8>, Error> {
+    encrypt_signed_by(provider, keyrings, plaintext, options, ivs, &|curve| provider.ecdsa_generate(curve))
+}
+
+/// [`encrypt_with_ivs`] with the signing key from `new_signer` (tests give a signer that writes
+/// its public key in another encoding).
+pub(crate) fn encrypt_signed_by(
+    provider: &dyn CryptoProvider,
+    keyrings: &[&dyn Keyring],
+    plaintext: &[u8],
+    options: &EncryptOptions,
+    ivs: IvPolicy,
+    new_signer: &dyn Fn(Curve) -> Result<Box<dyn EcdsaSigner>, Error>,
+) -> Result<Vec<u8>, Error> {
     let suite = options.suite.suite()?;
     options.commitment_policy.check_encrypt(suite)?;
     if keyrings.is_empty() {
@@ -102,7 +115,7 @@ pub fn encrypt_with_ivs(
     let mut full_context = options.encryption_context.clone();
     let signer = match suite.signature {
         Some(curve) => {
-            let signer = provider.ecdsa_generate(curve)?;
+            let signer = new_signer(curve)?;
             full_context.insert(PUBLIC_KEY_FIELD.into(), STANDARD.encode(signer.public_key_compressed()));
             Some(signer)
         }
