@@ -292,6 +292,14 @@ impl StoredKey {
         pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki).unwrap_or_default()
     }
 
+    /// The private key as a PKCS#8 `PRIVATE KEY` PEM (64-column lines, LF), in a zeroizing buffer
+    /// encoded at its final size: what the CLI stores in SSM or writes to the file the user named.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        pem_rfc7468::encode_string(LABEL_PKCS8, pem_rfc7468::LineEnding::LF, self.der.as_bytes())
+            .map(Zeroizing::new)
+            .map_err(|_| KeyError::Malformed("the private key could not be PEM-encoded"))
+    }
+
     /// The PKCS#8 DER, for the keyrings.
     pub fn private_der(&self) -> &PrivateKeyDer {
         &self.der
@@ -366,6 +374,15 @@ mod tests {
         let info = pkcs8::PrivateKeyInfo::from_der(a.private_der().as_bytes()).unwrap();
         let as_pkcs1 = StoredKey::from_pem(&pem_of("RSA PRIVATE KEY", info.private_key)).unwrap();
         assert_eq!(as_pkcs1.fingerprint().as_str(), FP_A);
+    }
+
+    #[test]
+    fn writes_pkcs8_pem_that_reads_back() {
+        // KEY_A is PKCS#8 as openssl wrote it: the same text back. KEY_B (PKCS#1) comes out as PKCS#8.
+        assert_eq!(StoredKey::from_pem(KEY_A_PKCS8_2048).unwrap().to_pkcs8_pem().unwrap().as_str(), KEY_A_PKCS8_2048);
+        let b = StoredKey::from_pem(KEY_B_PKCS1_3072).unwrap().to_pkcs8_pem().unwrap();
+        assert!(b.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{}", &b[..40]);
+        assert_eq!(StoredKey::from_pem(&b).unwrap().fingerprint().as_str(), FP_B);
     }
 
     #[test]
