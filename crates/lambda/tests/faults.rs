@@ -64,7 +64,7 @@ async fn expect_success(h: &Harness, ev: &secure_ivr_lambda::ConnectEvent) {
 #[tokio::test]
 async fn unreachable_ssm_then_back() {
     let moto = moto!("unreachable_ssm_then_back");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(&moto, &prefix).await;
     let dead = closed_port();
     let h = Harness::new(&format!("http://{dead}"), &[(vars::KEY_PREFIX, &prefix)]);
@@ -79,7 +79,7 @@ async fn unreachable_ssm_then_back() {
 #[tokio::test]
 async fn slow_ssm_then_back() {
     let moto = moto!("slow_ssm_then_back");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(&moto, &prefix).await;
     let proxy =
         FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Silent(Duration::from_secs(10))).await;
@@ -95,7 +95,7 @@ async fn slow_ssm_then_back() {
 #[tokio::test]
 async fn throttled_ssm_then_back() {
     let moto = moto!("throttled_ssm_then_back");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(&moto, &prefix).await;
     let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Throttle).await;
     let h = Harness::new(&proxy.endpoint(), &[(vars::KEY_PREFIX, &prefix)]);
@@ -112,7 +112,7 @@ async fn throttled_ssm_then_back() {
 #[tokio::test]
 async fn stale_key_bridges_an_outage_after_ttl() {
     let moto = moto!("stale_key_bridges_an_outage_after_ttl");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(&moto, &prefix).await;
     let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Forward).await;
     let h = Harness::new(&proxy.endpoint(), &[(vars::KEY_PREFIX, &prefix), (vars::CACHE_TTL, "1")]);
@@ -127,7 +127,7 @@ async fn stale_key_bridges_an_outage_after_ttl() {
 #[tokio::test]
 async fn several_keys_with_slow_ssm_still_answer_in_time() {
     let moto = moto!("several_keys_with_slow_ssm_still_answer_in_time");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let proxy =
         FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Silent(Duration::from_secs(10))).await;
     let h = Harness::new(&proxy.endpoint(), &[(vars::KEY_PREFIX, &prefix)]);
@@ -160,7 +160,7 @@ fn emf_has(h: &Harness, outcome: &str, code: &str) -> bool {
 /// none for a second call inside the negative-cache window, and the key read once the cache is
 /// cleared and SSM answers again.
 async fn denied_case(name: &str, moto: &str, mode: Mode, log_names: &str) {
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(moto, &prefix).await;
     let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(moto), mode).await;
     let h = Harness::new(&proxy.endpoint(), &[(vars::KEY_PREFIX, &prefix)]);
@@ -212,7 +212,7 @@ async fn invalid_kms_key_id_is_key_access_denied_at_once() {
 #[tokio::test]
 async fn slow_ssm_gives_up_at_the_invocation_deadline_not_the_operation_timeout() {
     let moto = moto!("slow_ssm_gives_up_at_the_invocation_deadline_not_the_operation_timeout");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let (_, ct) = seed(&moto, &prefix).await;
     let proxy =
         FaultProxy::start("127.0.0.1:0".parse().unwrap(), addr_of(&moto), Mode::Silent(Duration::from_secs(10))).await;

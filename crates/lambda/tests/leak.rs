@@ -12,7 +12,7 @@ use secure_ivr_lambda::config::vars;
 async fn no_plaintext_or_key_material_at_trace() {
     capture_logs_all_crates();
     let Some(ep) = moto_endpoint("no_plaintext_or_key_material_at_trace") else { return };
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_C_PKCS8_4096).await;

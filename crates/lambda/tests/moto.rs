@@ -25,7 +25,7 @@ fn get<'a>(r: &'a secure_ivr_lambda::Response, k: &str) -> &'a str {
 #[tokio::test]
 async fn pkcs8_key_decrypts_a_card() {
     let ep = moto!("pkcs8_key_decrypts_a_card");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
@@ -47,7 +47,7 @@ async fn pkcs8_key_decrypts_a_card() {
 #[tokio::test]
 async fn pkcs1_key_decrypts_and_second_call_uses_the_cache() {
     let ep = moto!("pkcs1_key_decrypts_and_second_call_uses_the_cache");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_B_PKCS1_3072).await;
@@ -66,7 +66,7 @@ async fn pkcs1_key_decrypts_and_second_call_uses_the_cache() {
 #[tokio::test]
 async fn two_live_keys_during_rotation() {
     let ep = moto!("two_live_keys_during_rotation");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let (old, new) = (key_id(), key_id());
     put(&h.client, &format!("{prefix}{old}"), KEY_A_PKCS8_2048).await;
@@ -95,7 +95,7 @@ async fn two_live_keys_during_rotation() {
 #[tokio::test]
 async fn legacy_parameter_is_used_when_the_key_id_has_none() {
     let ep = moto!("legacy_parameter_is_used_when_the_key_id_has_none");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let legacy = format!("{prefix}legacy/{}", keystore::LEGACY_PARAMETER_NAME);
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix), (vars::LEGACY_PARAMETER, &legacy)]);
     put(&h.client, &legacy, KEY_B_PKCS1_3072).await;
@@ -113,7 +113,7 @@ async fn legacy_parameter_is_used_when_the_key_id_has_none() {
 #[tokio::test]
 async fn unknown_key_id_is_key_not_found() {
     let ep = moto!("unknown_key_id_is_key_not_found");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let ev = event(&[("EncryptedCreditCard", &encrypt(&key_id(), KEY_A_PUBLIC, VISA))]);
     for _ in 0..3 {
@@ -128,7 +128,7 @@ async fn unknown_key_id_is_key_not_found() {
 #[tokio::test]
 async fn unusable_keys_are_key_invalid() {
     let ep = moto!("unusable_keys_are_key_invalid");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     // The key store refuses these before any decryption, so the message can be under any key.
     for stored in [KEY_WEAK_1024, KEY_A_PUBLIC, "hello"] {
@@ -146,7 +146,7 @@ async fn unusable_keys_are_key_invalid() {
 #[tokio::test]
 async fn wrong_key_under_the_key_id_is_decrypt_failed() {
     let ep = moto!("wrong_key_under_the_key_id_is_decrypt_failed");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_B_PKCS1_3072).await;
@@ -158,7 +158,7 @@ async fn wrong_key_under_the_key_id_is_decrypt_failed() {
 #[tokio::test]
 async fn timeout_means_no_input() {
     let ep = moto!("timeout_means_no_input");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let r = h.call(&event(&[("EncryptedCreditCard", "Timeout")])).await;
     assert_eq!(get(&r, "Status"), "NoInput", "{r:?}");
@@ -171,7 +171,7 @@ async fn timeout_means_no_input() {
 async fn tampered_ciphertexts() {
     use base64::Engine;
     let ep = moto!("tampered_ciphertexts");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
@@ -203,7 +203,7 @@ async fn tampered_ciphertexts() {
 #[tokio::test]
 async fn several_encrypted_parameters_in_one_event() {
     let ep = moto!("several_encrypted_parameters_in_one_event");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_C_PKCS8_4096).await;
@@ -255,7 +255,7 @@ async fn several_encrypted_parameters_in_one_event() {
 #[tokio::test]
 async fn every_card_brand() {
     let ep = moto!("every_card_brand");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
@@ -287,7 +287,7 @@ async fn every_card_brand() {
 #[tokio::test]
 async fn expiry_cases() {
     let ep = moto!("expiry_cases");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix), (vars::DEFAULT_TYPE, "expiry")]);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
@@ -314,7 +314,7 @@ async fn expiry_cases() {
 #[tokio::test]
 async fn warm_cache_loads_keys_under_the_prefix() {
     let ep = moto!("warm_cache_loads_keys_under_the_prefix");
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("lambda");
     let h = Harness::new(&ep, &[(vars::KEY_PREFIX, &prefix)]);
     let (a, c) = (key_id(), key_id());
     put(&h.client, &format!("{prefix}{a}"), KEY_A_PKCS8_2048).await;

@@ -16,39 +16,17 @@ use secure_ivr_lambda::metrics::MetricSink;
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, Response, YearMonth, handle};
 use tracing_subscriber::prelude::*;
 
-pub(crate) const KEY_A_PKCS8_2048: &str = include_str!("../data/test-only-a-pkcs8-2048.pem");
-pub(crate) const KEY_A_PUBLIC: &str = include_str!("../data/test-only-a-public.pem");
-pub(crate) const KEY_B_PKCS1_3072: &str = include_str!("../data/test-only-b-pkcs1-3072.pem");
-pub(crate) const KEY_B_PUBLIC: &str = include_str!("../data/test-only-b-public.pem");
-pub(crate) const KEY_C_PKCS8_4096: &str = include_str!("../data/test-only-c-pkcs8-4096.pem");
-pub(crate) const KEY_C_PUBLIC: &str = include_str!("../data/test-only-c-public.pem");
-pub(crate) const KEY_WEAK_1024: &str = include_str!("../data/test-only-weak-1024.pem");
+// The test keys and the moto/skip conventions are the workspace's, in one place. (Each test
+// binary uses some of them.)
+#[allow(unused_imports)]
+pub(crate) use test_support::fixtures::{
+    KEY_A_PKCS8_2048, KEY_A_PUBLIC, KEY_B_PKCS1_3072, KEY_B_PUBLIC, KEY_C_PKCS8_4096, KEY_C_PUBLIC, KEY_WEAK_1024,
+};
+#[allow(unused_imports)]
+pub(crate) use test_support::moto::{endpoint as moto_endpoint, unique_prefix};
 
 /// The month the expiry cases are pinned to.
 pub(crate) const TODAY: YearMonth = YearMonth { year: 2026, month: 11 };
-
-/// The moto endpoint from `SECURE_IVR_MOTO_ENDPOINT`. When unset: panics if
-/// `SECURE_IVR_REQUIRE_SERVICES=1`, otherwise reports a skip (stderr, and one line appended to
-/// `SECURE_IVR_SKIP_LOG` when set) and returns `None`.
-pub(crate) fn moto_endpoint(test: &str) -> Option<String> {
-    if let Ok(ep) = std::env::var("SECURE_IVR_MOTO_ENDPOINT")
-        && !ep.trim().is_empty()
-    {
-        return Some(ep.trim().trim_end_matches('/').to_owned());
-    }
-    if std::env::var("SECURE_IVR_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!(
-            "{test}: SECURE_IVR_REQUIRE_SERVICES=1 but SECURE_IVR_MOTO_ENDPOINT is not set (start moto with scripts/lib/moto.sh)"
-        );
-    }
-    eprintln!("SKIP {test}: no moto endpoint");
-    if let Ok(path) = std::env::var("SECURE_IVR_SKIP_LOG")
-        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
-    {
-        let _ = writeln!(f, "SKIP {test}: no moto endpoint");
-    }
-    None
-}
 
 /// A real SSM client for `endpoint` with static test credentials.
 pub(crate) fn ssm(endpoint: &str, limits: &SsmLimits) -> aws_sdk_ssm::Client {
@@ -58,13 +36,6 @@ pub(crate) fn ssm(endpoint: &str, limits: &SsmLimits) -> aws_sdk_ssm::Client {
         .credentials_provider(Credentials::new("testing", "testing", None, None, "secure-ivr-tests"))
         .endpoint_url(endpoint);
     keystore::ssm_client(builder, limits)
-}
-
-/// A prefix no other test (or run) uses.
-pub(crate) fn unique_prefix() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("/secure-ivr-test/{:x}-{nanos:x}-{}/", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 /// A key ID shaped like Connect's (a UUID), unique per call.
