@@ -8,7 +8,7 @@ use crate::error::{self, Result};
 
 /// What the Region's trails record, for the alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrailCoverage {
+pub(crate) enum TrailCoverage {
     /// No trail applies to this Region.
     NoTrail,
     /// Trails exist but none is logging.
@@ -25,7 +25,7 @@ pub enum TrailCoverage {
 }
 
 /// Looks at every trail that applies to the Region (its own and multi-Region ones from elsewhere).
-pub async fn coverage(ct: &aws_sdk_cloudtrail::Client) -> Result<TrailCoverage> {
+pub(crate) async fn coverage(ct: &aws_sdk_cloudtrail::Client) -> Result<TrailCoverage> {
     let trails = ct
         .describe_trails()
         .include_shadow_trails(true)
