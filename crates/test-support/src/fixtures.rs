@@ -12,6 +12,18 @@ pub fn path(name: &str) -> PathBuf {
     dir().join(name)
 }
 
+/// The DER inside a single-block PEM fixture (RFC 7468, through `pem-rfc7468`), for tests of code
+/// that takes DER, such as the message-format crate's keyrings.
+///
+/// # Panics
+/// When `pem` is not one well-formed PEM block: a fixture that does not decode is a broken test.
+pub fn der(pem: &str) -> Vec<u8> {
+    match pem_rfc7468::decode_vec(pem.trim().as_bytes()) {
+        Ok((_, der)) => der,
+        Err(e) => panic!("fixture is not one PEM block: {e}"),
+    }
+}
+
 /// PKCS#8 RSA-2048 private key.
 pub const KEY_A_PKCS8_2048: &str = include_str!("../fixtures/test-only-a-pkcs8-2048.pem");
 /// Public half of [`KEY_A_PKCS8_2048`] (SubjectPublicKeyInfo PEM).
@@ -44,5 +56,14 @@ mod tests {
         assert_eq!(read("rsa-4096-test-key.pub.pem"), RSA_4096_TEST_PUBLIC);
         assert!(KEY_B_PKCS1_3072.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
         assert!(KEY_C_PUBLIC.starts_with("-----BEGIN PUBLIC KEY-----"));
+    }
+
+    #[test]
+    fn der_decodes_the_pem_body() {
+        // SEQUENCE with a two-byte long-form length: an RSA-4096 PKCS#8 key is about 2.3 KB.
+        let key = der(RSA_4096_TEST_KEY);
+        assert_eq!(key.get(..2), Some(&[0x30, 0x82][..]));
+        assert_eq!(usize::from(key[2]) << 8 | usize::from(key[3]), key.len() - 4);
+        assert_eq!(der(KEY_A_PUBLIC).len(), 294, "an RSA-2048 SubjectPublicKeyInfo is 294 bytes");
     }
 }
