@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use caller_input::{Analysis, YearMonth, analyze};
+use caller_input::{Analysis, Status, YearMonth, analyze};
 use esdk_message::{DecryptOptions, Message};
 use keystore::{CacheStatus, CachedKey, KeyStoreError};
 
@@ -19,10 +19,8 @@ pub const TIMEOUT_VALUE: &str = "Timeout";
 /// One value's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Decrypted and valid.
-    Success(Analysis),
-    /// Decrypted, fails validation.
-    Invalid(Analysis),
+    /// Decrypted and analysed: `Success` or `Invalid` by the analysis.
+    Decrypted(Analysis),
     /// The caller entered nothing (Connect sent `Timeout`).
     NoInput,
     /// Could not decrypt.
@@ -33,8 +31,8 @@ impl Outcome {
     /// `Status` in the response, `outcome` in logs, `Outcome` in metrics.
     pub fn status(&self) -> &'static str {
         match self {
-            Self::Success(_) => "Success",
-            Self::Invalid(_) => "Invalid",
+            // The analysis's own status, so the names have one source.
+            Self::Decrypted(a) => a.status().as_str(),
             Self::NoInput => "NoInput",
             Self::Error(_) => "Error",
         }
@@ -54,8 +52,10 @@ impl Outcome {
         match self {
             Self::Error(_) => 3,
             Self::NoInput => 2,
-            Self::Invalid(_) => 1,
-            Self::Success(_) => 0,
+            Self::Decrypted(a) => match a.status() {
+                Status::Invalid => 1,
+                Status::Success => 0,
+            },
         }
     }
 }
@@ -164,7 +164,7 @@ async fn decrypt(
     let analysis = analyze(input.kind, decrypted.plaintext.expose(), today);
     // The plaintext (zeroized on drop) goes before anything else happens.
     drop(decrypted);
-    Ok(if analysis.valid { Outcome::Success(analysis) } else { Outcome::Invalid(analysis) })
+    Ok(Outcome::Decrypted(analysis))
 }
 
 /// The key for `key_id`, within the budget: a fetch still running at the deadline is abandoned,

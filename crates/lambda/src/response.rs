@@ -33,7 +33,7 @@ impl ResponseBuilder {
         let prefix = response_key(name);
         let fields: Vec<(&'static str, String)> = match &outcome {
             // Status, Type and the value's fields, exactly as `secure-ivr decrypt` prints them.
-            Outcome::Success(a) | Outcome::Invalid(a) => a.response_fields(),
+            Outcome::Decrypted(a) => a.response_fields(),
             Outcome::Error(c) => vec![
                 ("Status", outcome.status().to_owned()),
                 ("Type", kind.as_str().to_owned()),
@@ -103,6 +103,19 @@ mod tests {
         );
         assert_eq!(r["B_ErrorCode"], "KeyNotFound");
         assert!(!r.contains_key("Type"), "several values: no unprefixed fields");
+    }
+
+    #[test]
+    fn an_invalid_value_outranks_a_valid_one() {
+        let today = caller_input::YearMonth { year: 2026, month: 11 };
+        let analysed = |v: &[u8]| Outcome::Decrypted(caller_input::analyze(ValueType::Card, v, today));
+        let mut b = ResponseBuilder::new(2);
+        b.add("A", ValueType::Card, analysed(b"4111111111111111"));
+        b.add("B", ValueType::Card, analysed(b"4111111111111112"));
+        let r = b.finish();
+        let get = |k: &str| r.get(k).map_or("", String::as_str);
+        assert_eq!((get("Status"), get("A_Status"), get("B_Status")), ("Invalid", "Success", "Invalid"));
+        assert_eq!((get("A_Last4"), get("A_Brand"), get("B_Luhn")), ("1111", "Visa", "false"));
     }
 
     #[test]
