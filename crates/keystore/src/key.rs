@@ -481,6 +481,31 @@ mod tests {
     }
 
     #[test]
+    fn truncated_der_is_refused_at_every_length() {
+        for (label, pem) in [("PRIVATE KEY", KEY_A_PKCS8_2048), ("RSA PRIVATE KEY", KEY_B_PKCS1_3072)] {
+            let der = der_of(pem);
+            for len in 0..der.len() {
+                let err = StoredKey::from_pem(&pem_of(label, &der[..len])).unwrap_err();
+                assert!(matches!(err, KeyError::Malformed(_)), "{label} cut to {len} bytes: {err:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn altered_der_never_panics() {
+        // Every byte of the DER changed in turn: parsing may accept (a modulus byte) or refuse,
+        // but never panics, and an accepted key still obeys the size rule.
+        let der = der_of(KEY_A_PKCS8_2048);
+        for i in 0..der.len() {
+            let mut bytes = der.clone();
+            bytes[i] ^= 0x41;
+            if let Ok(key) = StoredKey::from_pem(&pem_of("PRIVATE KEY", &bytes)) {
+                assert!(key.bits() >= MIN_RSA_BITS, "byte {i}");
+            }
+        }
+    }
+
+    #[test]
     fn takes_the_private_key_among_other_blocks() {
         let bundle = format!("Bag Attributes: x\n{KEY_A_PUBLIC}\n\n{KEY_C_PKCS8_4096}\n\n");
         assert_eq!(StoredKey::from_pem(&bundle).unwrap().fingerprint().as_str(), FP_C);
