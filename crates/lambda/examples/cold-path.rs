@@ -10,30 +10,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use base64::Engine as _;
-use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use keystore::{KeyStore, KeyStoreConfig};
 use secure_ivr_lambda::metrics::NoMetrics;
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, YearMonth, handle};
-
-/// One parameter, held in memory.
-struct OneParameter {
-    name: String,
-    value: String,
-}
-
-impl ParameterSource for OneParameter {
-    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
-        let v = (name == self.name).then(|| SecretValue::new(self.value.clone()));
-        Box::pin(async move { Ok(v) })
-    }
-
-    fn list(&self, _prefix: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
-        let v = vec![(self.name.clone(), SecretValue::new(self.value.clone()))];
-        Box::pin(async move { Ok(v) })
-    }
-}
+use test_support::memory::MemorySource;
 
 fn arg(args: &[String], name: &str) -> String {
     args.iter()
@@ -49,10 +30,9 @@ fn main() {
     let started = std::time::Instant::now();
     let config = Config::from_lookup(&|_| None).expect("default configuration");
     let provider = esdk_message::provider::default_provider();
-    let source = Arc::new(OneParameter {
-        name: keystore::parameter_name(keystore::DEFAULT_PREFIX, &arg(&args, "--key-id")).expect("key ID"),
-        value: std::fs::read_to_string(arg(&args, "--key")).expect("key"),
-    });
+    let name = keystore::parameter_name(keystore::DEFAULT_PREFIX, &arg(&args, "--key-id")).expect("key ID");
+    let pem = zeroize::Zeroizing::new(std::fs::read_to_string(arg(&args, "--key")).expect("key"));
+    let source = MemorySource::with(&[(&name, &pem)]);
     let keys = KeyStore::new(source, provider, KeyStoreConfig::new(keystore::DEFAULT_PREFIX).expect("prefix"));
     let event: ConnectEvent = serde_json::from_value(serde_json::json!({
         "Name": "ContactFlowEvent",

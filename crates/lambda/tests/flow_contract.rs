@@ -9,28 +9,15 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use common::*;
-use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use keystore::{KeyStore, KeyStoreConfig};
 use secure_ivr_lambda::metrics::NoMetrics;
 use secure_ivr_lambda::{Config, Deps, Response, handle};
 use serde_json::Value;
+use test_support::memory::MemorySource;
 
 const STORED_INPUT: &str = "$.StoredCustomerInput";
-
-/// One key, in memory: the contract does not depend on SSM.
-struct OneKey(String, String);
-
-impl ParameterSource for OneKey {
-    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
-        let v = (name == self.0).then(|| SecretValue::new(self.1.clone()));
-        Box::pin(async move { Ok(v) })
-    }
-    fn list(&self, _: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
-        Box::pin(async move { Ok(vec![]) })
-    }
-}
 
 fn flows() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
@@ -93,10 +80,9 @@ fn sample(kind: &str, valid: bool) -> &'static str {
 #[tokio::test]
 async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
     let key_id = "flow0000-0000-4000-8000-000000000001";
-    let source = Arc::new(OneKey(
-        keystore::parameter_name(keystore::DEFAULT_PREFIX, key_id).unwrap(),
-        KEY_A_PKCS8_2048.to_owned(),
-    ));
+    // One key, in memory: the contract does not depend on SSM.
+    let source =
+        MemorySource::with(&[(&keystore::parameter_name(keystore::DEFAULT_PREFIX, key_id).unwrap(), KEY_A_PKCS8_2048)]);
     let provider = esdk_message::provider::default_provider();
     let keys = KeyStore::new(source, provider, KeyStoreConfig::new(keystore::DEFAULT_PREFIX).unwrap());
     let config = Config::from_lookup(&|_| None).unwrap();

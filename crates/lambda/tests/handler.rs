@@ -1,41 +1,28 @@
 //! Handler tests that need no SSM: policy refusals that must happen before any key fetch, and
-//! event shapes. The key store reads from a counting in-memory source.
+//! event shapes. The key store reads from the workspace's counting in-memory source.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use common::*;
 use esdk_message::keyring::{Keyring, RawRsaKeyring};
 use esdk_message::{CommitmentPolicy, EncryptOptions, SuiteId};
-use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use keystore::{KeyStore, KeyStoreConfig, ParameterSource};
 use secure_ivr_lambda::{Config, Deps, Response, handle};
+use test_support::memory::MemorySource;
 
-#[derive(Default)]
-struct Counting {
-    key: Option<(String, &'static str)>,
-    gets: AtomicUsize,
-}
-
-impl ParameterSource for Counting {
-    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        let v = self.key.as_ref().filter(|(n, _)| n == name).map(|(_, v)| zeroize::Zeroizing::new((*v).to_owned()));
-        Box::pin(async move { Ok(v) })
-    }
-    fn list(&self, _: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-}
-
-async fn call(source: &Arc<Counting>, ev: &secure_ivr_lambda::ConnectEvent) -> Response {
+async fn call(source: &Arc<MemorySource>, ev: &secure_ivr_lambda::ConnectEvent) -> Response {
     call_with(source, ev, &[]).await
 }
 
-async fn call_with(source: &Arc<Counting>, ev: &secure_ivr_lambda::ConnectEvent, vars: &[(&str, &str)]) -> Response {
+async fn call_with(
+    source: &Arc<MemorySource>,
+    ev: &secure_ivr_lambda::ConnectEvent,
+    vars: &[(&str, &str)],
+) -> Response {
     capture_logs();
     let map: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
     let config = Config::from_lookup(&|k| map.get(k).map(|v| (*v).to_owned())).unwrap();
@@ -77,10 +64,10 @@ async fn other_suites_are_refused_before_any_key_fetch() {
     let others: Vec<SuiteId> = SuiteId::ALL.into_iter().filter(|s| !esdk_message::CONNECT_SUITES.contains(s)).collect();
     assert_eq!(others.len(), 9, "eleven suites, two of them Connect's");
     for suite in others {
-        let src = Arc::new(Counting::default());
+        let src = MemorySource::with(&[]);
         let r = call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k"], &connect_shaped(suite)))])).await;
         assert_eq!(status(&r), ("Error", "MalformedCiphertext"), "suite {suite}");
-        assert_eq!(src.gets.load(Ordering::SeqCst), 0, "suite {suite}");
+        assert_eq!(src.gets(), 0, "suite {suite}");
     }
 }
 
@@ -89,76 +76,64 @@ async fn the_committing_signed_suite_decrypts_like_connects() {
     // 0x0578 (key commitment, ECDSA P-384) with the same keyring: accepted so that a move of
     // Connect's to the committing suite does not stop every call (issue 11).
     let id = key_id();
-    let src = Arc::new(Counting {
-        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
-        ..Default::default()
-    });
+    let src = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)]);
     let suite = SuiteId::AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
     let ct = with_options(&[&id], &connect_shaped(suite));
     let r = call(&src, &event(&[("EncryptedCreditCard", &ct)])).await;
     assert_eq!(status(&r), ("Success", ""), "{r:?}");
     assert_eq!((r["Last4"].as_str(), r["Brand"].as_str()), ("1111", "Visa"));
-    assert_eq!(src.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(src.gets(), 1);
     assert!(logs().contains("\"suite\":\"0x0578\""), "the suite is logged");
 }
 
 #[tokio::test]
 async fn several_data_keys_are_refused_before_any_key_fetch() {
-    let src = Arc::new(Counting::default());
+    let src = MemorySource::with(&[]);
     let r =
         call(&src, &event(&[("EncryptedCreditCard", &with_options(&["k1", "k2"], &EncryptOptions::connect()))])).await;
     assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
-    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(src.gets(), 0);
 }
 
 #[tokio::test]
 async fn key_ids_that_could_leave_the_prefix_never_reach_ssm() {
-    let src = Arc::new(Counting::default());
+    let src = MemorySource::with(&[]);
     let r =
         call(&src, &event(&[("EncryptedCreditCard", &encrypt("../../other/key", KEY_A_PUBLIC, "4111111111111111"))]))
             .await;
     assert_eq!(status(&r), ("Error", "KeyNotFound"));
-    assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(src.gets(), 0);
 }
 
 #[tokio::test]
 async fn undeclared_parameters_are_never_decrypted_by_default() {
     let id = key_id();
-    let src = Arc::new(Counting {
-        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
-        ..Default::default()
-    });
+    let src = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)]);
     // A message a caller could have put in a contact attribute, under a key ID of their choosing.
     let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
     let r = call(&src, &event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")])).await;
     assert_eq!(status(&r), ("Error", "NoEncryptedInput"), "{r:?}");
     assert!(!r.contains_key("CardData_Status"), "{r:?}");
-    assert_eq!(src.gets.load(Ordering::SeqCst), 0, "an undeclared parameter must not reach SSM");
+    assert_eq!(src.gets(), 0, "an undeclared parameter must not reach SSM");
     assert!(logs().contains("not declared"), "the skip should be logged");
 }
 
 #[tokio::test]
 async fn undeclared_parameters_beside_a_declared_one_are_left_alone() {
     let id = key_id();
-    let src = Arc::new(Counting {
-        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
-        ..Default::default()
-    });
+    let src = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)]);
     let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
     let other = encrypt("attacker-chosen-key-id", KEY_A_PUBLIC, "4111111111111111");
     let r = call(&src, &event(&[("EncryptedCreditCard", &ct), ("Note", &other)])).await;
     assert_eq!(status(&r), ("Success", ""), "{r:?}");
     assert_eq!(r["Values"], "1");
-    assert_eq!(src.gets.load(Ordering::SeqCst), 1, "only the declared value's key is fetched");
+    assert_eq!(src.gets(), 1, "only the declared value's key is fetched");
 }
 
 #[tokio::test]
 async fn declared_by_type_parameter_is_decrypted() {
     let id = key_id();
-    let src = Arc::new(Counting {
-        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
-        ..Default::default()
-    });
+    let src = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)]);
     let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
     let r = call(&src, &event(&[("CardData", &ct), ("CardDataType", "card")])).await;
     assert_eq!(status(&r), ("Success", ""), "{r:?}");
@@ -168,10 +143,7 @@ async fn declared_by_type_parameter_is_decrypted() {
 #[tokio::test]
 async fn undeclared_parameters_are_inputs_only_if_they_parse_when_configured() {
     let id = key_id();
-    let src = Arc::new(Counting {
-        key: Some((format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)),
-        ..Default::default()
-    });
+    let src = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), KEY_A_PKCS8_2048)]);
     let ct = encrypt(&id, KEY_A_PUBLIC, "4111111111111111");
     let ev = event(&[("CardData", &ct), ("Greeting", "AQID"), ("Language", "en-US")]);
     let r = call_with(&src, &ev, &[(secure_ivr_lambda::config::vars::DECRYPT_UNDECLARED, "true")]).await;
@@ -182,21 +154,21 @@ async fn undeclared_parameters_are_inputs_only_if_they_parse_when_configured() {
 
 #[tokio::test]
 async fn unknown_type_declaration_is_an_error() {
-    let src = Arc::new(Counting::default());
+    let src = MemorySource::with(&[]);
     let r = call(&src, &event(&[("EncryptedSsn", "Timeout"), ("EncryptedSsnType", "ssn")])).await;
     assert_eq!(status(&r), ("Error", "MalformedCiphertext"));
 }
 
 #[tokio::test]
 async fn empty_event_is_no_encrypted_input() {
-    let src = Arc::new(Counting::default());
+    let src = MemorySource::with(&[]);
     let ev: secure_ivr_lambda::ConnectEvent = serde_json::from_str("{}").unwrap();
     assert_eq!(status(&call(&src, &ev).await), ("Error", "NoEncryptedInput"));
 }
 
 #[tokio::test]
 async fn parameter_names_are_sanitized_in_response_keys() {
-    let src = Arc::new(Counting::default());
+    let src = MemorySource::with(&[]);
     let r = call(&src, &event(&[("Encrypted Card.1", "Timeout")])).await;
     assert_eq!(r.get("Encrypted_Card_1_Status").map(String::as_str), Some("NoInput"), "{r:?}");
 }
@@ -209,10 +181,10 @@ async fn a_data_key_of_another_provider_is_key_not_found_before_any_key_fetch() 
         // `AmazonConnecc` (another provider) and an invalid UTF-8 byte: neither names a Connect key.
         let mut altered = ct.clone();
         altered[at + 12] = replacement;
-        let src = Arc::new(Counting::default());
+        let src = MemorySource::with(&[]);
         let value = base64::engine::general_purpose::STANDARD.encode(&altered);
         let r = call(&src, &event(&[("EncryptedCreditCard", &value)])).await;
         assert_eq!(status(&r), ("Error", "KeyNotFound"), "{r:?}");
-        assert_eq!(src.gets.load(Ordering::SeqCst), 0);
+        assert_eq!(src.gets(), 0);
     }
 }

@@ -4,25 +4,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use keystore::{BoxFuture, FetchError, KeyStore, KeyStoreConfig, ParameterSource, SecretValue};
+use keystore::{KeyStore, KeyStoreConfig};
 use secure_ivr_lambda::metrics::NoMetrics;
 use secure_ivr_lambda::{Config, Deps, handle};
-
-struct OneKey(String, &'static str);
-
-impl ParameterSource for OneKey {
-    fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<SecretValue>, FetchError>> {
-        let v = (name == self.0).then(|| zeroize::Zeroizing::new(self.1.to_owned()));
-        Box::pin(async move { Ok(v) })
-    }
-    fn list(&self, _: &str) -> BoxFuture<'_, Result<Vec<(String, SecretValue)>, FetchError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-}
+use test_support::memory::MemorySource;
 
 #[tokio::test]
 async fn warm_call_median() {
@@ -33,8 +21,8 @@ async fn warm_call_median() {
         [("RSA-4096", KEY_C_PKCS8_4096, KEY_C_PUBLIC), ("RSA-2048", KEY_A_PKCS8_2048, KEY_A_PUBLIC)]
     {
         let id = key_id();
-        let source = OneKey(format!("{}{id}", keystore::DEFAULT_PREFIX), private);
-        let keys = KeyStore::new(Arc::new(source), provider, KeyStoreConfig::default());
+        let source = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), private)]);
+        let keys = KeyStore::new(source, provider, KeyStoreConfig::default());
         let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
         let ev = event(&[("EncryptedCreditCard", &encrypt(&id, public, "4111111111111111"))]);
         assert_eq!(handle(&ev, &deps, TODAY, answer_by(&config)).await["Status"], "Success");
