@@ -1,6 +1,9 @@
-//! Fuzzing support for `esdk-message`: the shared entry point and the seed generator.
+//! Fuzzing support for `esdk-message` and its callers: the entry points of the targets and the
+//! seed generator.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
+pub mod decrypt;
 pub mod entry;
 pub mod layout;
 pub mod seeds;

@@ -1,26 +1,30 @@
 //! The seed generator: messages made with this crate's own `encrypt`, nothing copied in.
 //!
-//! `corpus()` is the fuzzer's starting point (every suite, framed and not, several sizes, under
-//! the fixed keyring so that fuzzing reaches decryption; plus Connect-shaped messages).
+//! `corpus()` is the `parse` target's starting point (every suite, framed and not, several sizes,
+//! under the fixed keyring so that fuzzing reaches decryption; plus Connect-shaped messages).
+//! `decrypt_corpus()` holds only messages the fixed keys open (so that mutations start past the
+//! parser), `analyze_corpus()` caller inputs of every type. The three are committed in
+//! `fuzz/corpora/<target>/`.
 //! `regressions()` is the small curated set committed in `fuzz/regressions/`: Connect-shaped
 //! messages and hand-made edits of them, each aimed at one rule of the parser.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use esdk_message::keyring::RawAesKeyring;
-use esdk_message::provider::AwsLc;
-use esdk_message::{CommitmentPolicy, EncryptOptions, EncryptionContext, SuiteId, encrypt, encrypt_connect};
+use caller_input::{ValueType, YearMonth};
+use esdk_message::keyring::{CONNECT_NAMESPACE, CONNECT_PADDING, RawAesKeyring, RawRsaKeyring};
+use esdk_message::provider::{CryptoProvider, default_provider};
+use esdk_message::{CommitmentPolicy, EncryptOptions, EncryptionContext, IvPolicy, SuiteId, encrypt, encrypt_with_ivs};
 
+use crate::decrypt::{CONNECT_KEY_ID, connect_public_der};
 use crate::entry::{KEY_NAME, KEY_NAMESPACE, WRAPPING_KEY};
-use crate::layout;
+use crate::{analysis, layout};
 
-/// The project's test-only RSA-4096 public key, and a Connect-like key ID.
-const CONNECT_PUBLIC_PEM: &str = include_str!("../../tests/data/rsa-4096-test-key.pub.pem");
-const CONNECT_KEY_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 /// What a caller types at a Connect "Store customer input" prompt: a 16-digit card number.
 const CARD_NUMBER: &[u8] = b"4111111111111111";
 
-static PROVIDER: AwsLc = AwsLc;
+fn provider() -> &'static dyn CryptoProvider {
+    default_provider()
+}
 
 fn policy_for(suite: SuiteId) -> CommitmentPolicy {
     if suite.0 >= 0x0478 {
@@ -32,7 +36,7 @@ fn policy_for(suite: SuiteId) -> CommitmentPolicy {
 
 /// A message under the fixed keyring of [`crate::entry`].
 pub fn fixed_key_message(suite: SuiteId, frame_length: u32, plaintext: &[u8], context: &[(&str, &str)]) -> Vec<u8> {
-    let keyring = RawAesKeyring::new(&PROVIDER, KEY_NAMESPACE, KEY_NAME, &WRAPPING_KEY).expect("32-byte key");
+    let keyring = RawAesKeyring::new(provider(), KEY_NAMESPACE, KEY_NAME, &WRAPPING_KEY).expect("32-byte key");
     let encryption_context: EncryptionContext = context.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
     let options = EncryptOptions {
         suite,
@@ -41,12 +45,79 @@ pub fn fixed_key_message(suite: SuiteId, frame_length: u32, plaintext: &[u8], co
         authenticate_only_keys: Vec::new(),
         commitment_policy: policy_for(suite),
     };
-    encrypt(&PROVIDER, &[&keyring], plaintext, &options).expect("encrypt")
+    encrypt(provider(), &[&keyring], plaintext, &options).expect("encrypt")
+}
+
+/// A message for the test RSA key as Connect makes it (random IVs), with `options`.
+fn rsa_message(plaintext: &[u8], options: &EncryptOptions) -> Vec<u8> {
+    let keyring = RawRsaKeyring::from_public_key(
+        provider(),
+        CONNECT_NAMESPACE,
+        CONNECT_KEY_ID,
+        &connect_public_der(),
+        CONNECT_PADDING,
+    )
+    .expect("test public key");
+    encrypt_with_ivs(provider(), &[&keyring], plaintext, options, IvPolicy::Random).expect("encrypt")
 }
 
 /// A message exactly as Amazon Connect makes it, for the test key.
 pub fn connect_message(plaintext: &[u8]) -> Vec<u8> {
-    encrypt_connect(&PROVIDER, CONNECT_KEY_ID, CONNECT_PUBLIC_PEM, plaintext).expect("encrypt_connect")
+    rsa_message(plaintext, &EncryptOptions::connect())
+}
+
+/// The `decrypt` target's seeds: messages that the fixed keys open, under every suite and
+/// Connect's, framed and not, with and without context.
+pub fn decrypt_corpus() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let plaintext: Vec<u8> = (0..40u8).collect();
+    for suite in SuiteId::ALL {
+        for (frame_length, len, context) in [(0, 37, &[][..]), (16, 40, &[("purpose", "fuzz")][..])] {
+            let m = fixed_key_message(suite, frame_length, plaintext.get(..len).unwrap_or_default(), context);
+            out.push((format!("aes-{:04x}-fl{frame_length}-len{len}.bin", suite.0), m));
+        }
+    }
+    out.push(("connect-card-number.bin".into(), connect_message(CARD_NUMBER)));
+    out.push(("connect-empty.bin".into(), connect_message(b"")));
+    out.push(("connect-two-frames.bin".into(), connect_message(&[b'7'; 4100])));
+    out.push(("connect-card-number.b64".into(), STANDARD.encode(connect_message(CARD_NUMBER)).into_bytes()));
+    // Connect's key under the committing signed suite that the Connect policy also accepts.
+    let committing = EncryptOptions {
+        suite: SuiteId(0x0578),
+        commitment_policy: CommitmentPolicy::RequireEncryptRequireDecrypt,
+        ..EncryptOptions::connect()
+    };
+    out.push(("connect-0578-card-number.bin".into(), rsa_message(CARD_NUMBER, &committing)));
+    out
+}
+
+/// The `analyze` target's seeds: values of every type, valid and not, in November 2026.
+pub fn analyze_corpus() -> Vec<(String, Vec<u8>)> {
+    let today = YearMonth { year: 2026, month: 11 };
+    let cases: [(ValueType, &[u8]); 16] = [
+        // The networks' published test numbers, and edits of them.
+        (ValueType::Card, b"4111111111111111"),
+        (ValueType::Card, b"378282246310005"),
+        (ValueType::Card, b"5555555555554444"),
+        (ValueType::Card, b"36227206271667"),
+        (ValueType::Card, b"3782822463100003"),
+        (ValueType::Card, b"4111-1111-1111-1111"),
+        (ValueType::Card, b"41111111111111111111"),
+        (ValueType::Expiry, b"1126"),
+        (ValueType::Expiry, b"1026"),
+        (ValueType::Expiry, b"122030"),
+        (ValueType::Expiry, b"1326"),
+        (ValueType::Cvv, b"737"),
+        (ValueType::Cvv, b"1234"),
+        (ValueType::Digits, b"0042"),
+        (ValueType::Digits, &[b'9'; 65]),
+        (ValueType::Digits, &[0xff, b'1', 0]),
+    ];
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, value))| (format!("{i:02}-{kind}.bin"), analysis::join(*kind, today, value)))
+        .collect()
 }
 
 /// The fuzzer's seed corpus.
@@ -65,7 +136,6 @@ pub fn corpus() -> Vec<(String, Vec<u8>)> {
     }
     let base64 = STANDARD.encode(fixed_key_message(SuiteId(0x0378), 4096, CARD_NUMBER, &[]));
     out.push(("aes-0378-card.b64".into(), base64.into_bytes()));
-    out.extend(regressions());
     out
 }
 
