@@ -554,3 +554,39 @@ pub(crate) fn dataset(unrelated: usize, fn_reads: usize) -> DataSet {
     }
     DataSet { records: g.records, matter, user_first_read }
 }
+
+/// Writes `records` as CloudTrail log files (`{"Records": [...]}`, gzip), `per_file` to a file,
+/// under `dir` in the layout CloudTrail delivers to S3; returns the number of files.
+pub(crate) fn write_trail(dir: &std::path::Path, region: &str, records: &[Value], per_file: usize) -> usize {
+    use std::io::Write as _;
+    let day = dir.join(format!("AWSLogs/{ACCOUNT}/CloudTrail/{region}/2026/12/01"));
+    std::fs::create_dir_all(&day).expect("mkdir");
+    let mut n = 0;
+    for chunk in records.chunks(per_file.max(1)) {
+        n += 1;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(json!({ "Records": chunk }).to_string().as_bytes()).expect("gzip");
+        let name = format!("{ACCOUNT}_CloudTrail_{region}_20261201T0000Z_{n:06}.json.gz");
+        std::fs::write(day.join(name), gz.finish().expect("gzip")).expect("write");
+    }
+    n
+}
+
+/// A key read by `principal` (role ARN), for trail-file tests.
+pub(crate) fn key_read(principal: &str, id: &str, region: &str, user_agent: &str) -> Value {
+    let mut g = Gen { now: time::OffsetDateTime::now_utc().unix_timestamp() - 3_600, n: 0, records: Vec::new() };
+    g.push(
+        0,
+        "ssm.amazonaws.com",
+        "GetParameter",
+        principal,
+        json!({"name": format!("{PREFIX}{ACTIVE_KEY_ID}"), "withDecryption": true}),
+        None,
+        None,
+    );
+    let mut r = g.records.pop().expect("record");
+    r["eventID"] = json!(id);
+    r["awsRegion"] = json!(region);
+    r["userAgent"] = json!(user_agent);
+    r
+}
