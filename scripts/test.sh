@@ -60,6 +60,8 @@ bash scripts/setup-python.sh
 # The real AWS CLI and shellcheck, in a venv of their own (awscli pins its own botocore).
 bash scripts/setup-python.sh "$root/.venv-awscli" tests/requirements-awscli.txt
 bash scripts/setup-node.sh
+# Headless Chromium renders the audit's HTML report (crates/cli/tests/audit_html.rs).
+bash scripts/setup-chromium.sh
 nextest_version=0.9.143
 if ! cargo nextest --version 2>/dev/null | grep -q "$nextest_version"; then
     cargo install cargo-nextest --version "$nextest_version" --locked
