@@ -9,8 +9,8 @@ pub mod event;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
-pub mod process;
-pub mod response;
+mod process;
+mod response;
 
 pub use caller_input::{ValueType, YearMonth};
 pub use config::{Config, ConfigError};

@@ -14,11 +14,11 @@ use crate::event::Input;
 use crate::handler::Deps;
 
 /// What Connect sends when the caller entered nothing.
-pub const TIMEOUT_VALUE: &str = "Timeout";
+pub(crate) const TIMEOUT_VALUE: &str = "Timeout";
 
 /// One value's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Decrypted and analysed: `Success` or `Invalid` by the analysis.
     Decrypted(Analysis),
     /// The caller entered nothing (Connect sent `Timeout`).
@@ -29,7 +29,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// `Status` in the response, `outcome` in logs, `Outcome` in metrics.
-    pub fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> &'static str {
         match self {
             // The analysis's own status, so the names have one source.
             Self::Decrypted(a) => a.status().as_str(),
@@ -39,7 +39,7 @@ impl Outcome {
     }
 
     /// The error code, for errors.
-    pub fn error_code(&self) -> Option<ErrorCode> {
+    pub(crate) fn error_code(&self) -> Option<ErrorCode> {
         match self {
             Self::Error(c) => Some(*c),
             _ => None,
