@@ -10,34 +10,34 @@ use crate::error::{CliError, Exit, Result};
 
 /// Flags every AWS command shares, like the AWS CLI's.
 #[derive(Debug, Clone, Args)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// AWS region (default: AWS_REGION or the profile's region).
     #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Named profile from ~/.aws/config (default: AWS_PROFILE or "default").
     #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Send every AWS call to this endpoint (local test servers). Per-service AWS_ENDPOINT_URL_SSM,
     /// AWS_ENDPOINT_URL_CONNECT and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured too.
     #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// SSM parameter prefix under which private keys live; must match the Lambda's setting.
     #[arg(long, global = true, env = "SECURE_IVR_PREFIX", default_value = DEFAULT_PREFIX, value_name = "PATH")]
-    pub prefix: String,
+    pub(crate) prefix: String,
 }
 
 /// AWS clients for one run, built from one loaded configuration.
-pub struct Aws {
+pub(crate) struct Aws {
     /// The loaded configuration.
-    pub config: SdkConfig,
+    pub(crate) config: SdkConfig,
     /// Validated parameter prefix (starts and ends with `/`).
-    pub prefix: String,
+    pub(crate) prefix: String,
 }
 
 impl AwsArgs {
     /// Checks the prefix without touching the network, by the key store's rules
     /// ([`keystore::normalize_prefix`]), so it ends in exactly one `/` as the Lambda's does.
-    pub fn checked_prefix(&self) -> Result<String> {
+    pub(crate) fn checked_prefix(&self) -> Result<String> {
         let p = self.prefix.trim();
         keystore::normalize_prefix(p).map_err(|e| {
             CliError::new(
@@ -50,7 +50,7 @@ impl AwsArgs {
 
     /// Loads configuration and resolves credentials once, so a missing credential or region fails
     /// here with a clear sentence instead of inside the first call.
-    pub async fn load(&self) -> Result<Aws> {
+    pub(crate) async fn load(&self) -> Result<Aws> {
         let prefix = self.checked_prefix()?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = &self.region {
@@ -111,32 +111,37 @@ fn check_region(region: &str) -> Result<()> {
 
 impl Aws {
     /// SSM client.
-    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+    pub(crate) fn ssm(&self) -> aws_sdk_ssm::Client {
         aws_sdk_ssm::Client::new(&self.config)
     }
 
     /// Connect client.
-    pub fn connect(&self) -> aws_sdk_connect::Client {
+    pub(crate) fn connect(&self) -> aws_sdk_connect::Client {
         aws_sdk_connect::Client::new(&self.config)
     }
 
     /// CloudTrail client.
-    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+    pub(crate) fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.config)
     }
 
     /// STS client.
-    pub fn sts(&self) -> aws_sdk_sts::Client {
+    pub(crate) fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }
 
+    /// The caller's ARN (best effort: `None` when STS does not answer), for the created-by tag.
+    pub(crate) async fn caller_arn(&self) -> Option<String> {
+        self.sts().get_caller_identity().send().await.ok().and_then(|o| o.arn)
+    }
+
     /// CloudFormation client (reads the deployed stack's outputs).
-    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+    pub(crate) fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.config)
     }
 
     /// The region in use.
-    pub fn region(&self) -> String {
+    pub(crate) fn region(&self) -> String {
         self.config.region().map(|r| r.to_string()).unwrap_or_default()
     }
 }

@@ -1,82 +1,119 @@
-//! Just enough DER to read an X.509 certificate's validity window (RFC 5280 4.1).
-//!
-//! Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber INTEGER,
-//! signature AlgorithmIdentifier, issuer Name, validity SEQUENCE { notBefore Time, notAfter Time }, ... } }
-//! Time ::= CHOICE { utcTime UTCTime, generalTime GeneralizedTime }
+//! Certificates and public keys from PEM: X.509 (RFC 5280) and SubjectPublicKeyInfo through
+//! RustCrypto's `x509-cert`, `spki` and `der` (strict DER, constant-time base64), never by hand.
 
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+use x509_cert::der::asn1::BitString;
+use x509_cert::der::{Any, Decode as _, Encode as _};
+use x509_cert::spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
-struct Der<'a>(&'a [u8]);
+/// rsaEncryption (RFC 8017 A.1), the algorithm of a PKCS#1 `RSA PUBLIC KEY` block.
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-impl<'a> Der<'a> {
-    /// Reads one TLV; returns (tag, content).
-    fn tlv(&mut self) -> Result<(u8, &'a [u8]), &'static str> {
-        let (&tag, rest) = self.0.split_first().ok_or("truncated tag")?;
-        let (&first, mut rest) = rest.split_first().ok_or("truncated length")?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 {
-                return Err("unsupported length form");
-            }
-            let (bytes, r) = rest.split_at_checked(n).ok_or("truncated length")?;
-            rest = r;
-            bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-        };
-        let (content, rest) = rest.split_at_checked(len).ok_or("length runs past the end")?;
-        self.0 = rest;
-        Ok((tag, content))
+/// One PEM block: its label and its DER.
+struct Block {
+    label: String,
+    der: Vec<u8>,
+}
+
+/// Every well-formed PEM block in `text`, in order. Text between blocks is ignored (certificate
+/// files often carry a readable dump); a block whose base64 does not decode is skipped.
+fn blocks(text: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let Some(tail) = rest.get(start..) else { break };
+        let label_end = tail.get(11..).and_then(|t| t.find("-----")).map_or(tail.len(), |i| i + 11);
+        let label = tail.get(11..label_end).unwrap_or_default();
+        let end_line = format!("-----END {label}-----");
+        let Some(stop) = tail.find(&end_line) else { break };
+        let block_len = stop + end_line.len();
+        if let Some(pem) = tail.get(..block_len)
+            && let Ok((label, der)) = x509_cert::der::pem::decode_vec(pem.as_bytes())
+        {
+            out.push(Block { label: label.to_owned(), der });
+        }
+        rest = tail.get(block_len..).unwrap_or_default();
     }
+    out
+}
 
-    fn expect(&mut self, tag: u8, what: &'static str) -> Result<&'a [u8], &'static str> {
-        match self.tlv()? {
-            (t, c) if t == tag => Ok(c),
-            _ => Err(what),
+/// Why a PEM text gave no certificate or public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PublicError {
+    /// No CERTIFICATE block (or it did not decode).
+    NoCertificate,
+    /// The CERTIFICATE block is not a DER X.509 certificate.
+    MalformedCertificate(String),
+    /// A private key where a public key or certificate was expected.
+    PrivateKey,
+    /// No PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block.
+    NoPublicKey,
+    /// The public key block is not DER of its type.
+    MalformedPublicKey(String),
+}
+
+impl std::fmt::Display for PublicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoCertificate => f.write_str("no CERTIFICATE block"),
+            Self::MalformedCertificate(why) => write!(f, "the certificate is malformed: {why}"),
+            Self::PrivateKey => f.write_str("PEM holds a private key; give the public key or certificate"),
+            Self::NoPublicKey => f.write_str("PEM holds no PUBLIC KEY or CERTIFICATE block"),
+            Self::MalformedPublicKey(why) => write!(f, "the public key is malformed: {why}"),
         }
     }
 }
 
-/// The (notBefore, notAfter) of a DER certificate.
-pub fn validity(der: &[u8]) -> Result<(OffsetDateTime, OffsetDateTime), &'static str> {
-    let cert = Der(der).expect(0x30, "not a certificate")?;
-    let mut tbs = Der(Der(cert).expect(0x30, "no tbsCertificate")?);
-    let (mut tag, _) = tbs.tlv()?;
-    if tag == 0xa0 {
-        tag = tbs.tlv()?.0; // serialNumber follows the explicit version
-    }
-    if tag != 0x02 {
-        return Err("no serial number");
-    }
-    tbs.expect(0x30, "no signature algorithm")?;
-    tbs.expect(0x30, "no issuer")?;
-    let mut v = Der(tbs.expect(0x30, "no validity")?);
-    let nb = parse_time(v.tlv()?)?;
-    let na = parse_time(v.tlv()?)?;
-    Ok((nb, na))
+/// The first certificate in a PEM text.
+pub(crate) fn first_certificate(text: &str) -> Result<Certificate, PublicError> {
+    let block = blocks(text).into_iter().find(|b| b.label == "CERTIFICATE").ok_or(PublicError::NoCertificate)?;
+    Certificate::from_der(&block.der).map_err(|e| PublicError::MalformedCertificate(e.to_string()))
 }
 
-fn parse_time((tag, content): (u8, &[u8])) -> Result<OffsetDateTime, &'static str> {
-    let s = std::str::from_utf8(content).map_err(|_| "time is not ASCII")?;
-    let digits = s.strip_suffix('Z').ok_or("time is not in UTC")?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("time has non-digits");
-    }
-    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<u16>().ok()).ok_or("time too short");
-    let (year, rest) = match (tag, digits.len()) {
-        // RFC 5280 4.1.2.5.1: YY >= 50 is 19YY, else 20YY.
-        (0x17, 12) => {
-            let yy = num(0..2)?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
-        }
-        (0x18, 14) => (num(0..4)?, 4),
-        _ => return Err("unsupported time encoding"),
+/// A certificate's (notBefore, notAfter).
+pub(crate) fn validity(cert: &Certificate) -> Result<(OffsetDateTime, OffsetDateTime), PublicError> {
+    let v = &cert.tbs_certificate.validity;
+    let at = |t: x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs())
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .ok_or_else(|| PublicError::MalformedCertificate("validity out of range".into()))
     };
-    let field = |i: usize| num(rest + i * 2..rest + i * 2 + 2).and_then(|v| u8::try_from(v).map_err(|_| "bad field"));
-    let month = Month::try_from(field(0)?).map_err(|_| "bad month")?;
-    let date = Date::from_calendar_date(i32::from(year), month, field(1)?).map_err(|_| "bad date")?;
-    let t = Time::from_hms(field(2)?, field(3)?, field(4)?).map_err(|_| "bad time")?;
-    Ok(PrimitiveDateTime::new(date, t).assume_utc())
+    Ok((at(v.not_before)?, at(v.not_after)?))
+}
+
+/// The SubjectPublicKeyInfo DER of the first public key or certificate in a PEM text
+/// (`PUBLIC KEY`, PKCS#1 `RSA PUBLIC KEY`, or `CERTIFICATE`), re-encoded as DER.
+pub(crate) fn public_key_spki(text: &str) -> Result<Vec<u8>, PublicError> {
+    let blocks = blocks(text);
+    let malformed = |e: x509_cert::der::Error| PublicError::MalformedPublicKey(e.to_string());
+    for b in &blocks {
+        match b.label.as_str() {
+            "PUBLIC KEY" => {
+                return SubjectPublicKeyInfoOwned::from_der(&b.der).and_then(|s| s.to_der()).map_err(malformed);
+            }
+            "RSA PUBLIC KEY" => {
+                // Check it is one DER value before wrapping it.
+                Any::from_der(&b.der).map_err(malformed)?;
+                let spki = SubjectPublicKeyInfoOwned {
+                    algorithm: AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(Any::null()) },
+                    subject_public_key: BitString::from_bytes(&b.der).map_err(malformed)?,
+                };
+                return spki.to_der().map_err(malformed);
+            }
+            "CERTIFICATE" => {
+                let cert =
+                    Certificate::from_der(&b.der).map_err(|e| PublicError::MalformedCertificate(e.to_string()))?;
+                return cert.tbs_certificate.subject_public_key_info.to_der().map_err(malformed);
+            }
+            _ => {}
+        }
+    }
+    if blocks.iter().any(|b| b.label.contains("PRIVATE KEY")) {
+        return Err(PublicError::PrivateKey);
+    }
+    Err(PublicError::NoPublicKey)
 }
 
 #[cfg(test)]
@@ -84,20 +121,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_utc_and_generalized_time() {
-        let utc = parse_time((0x17, b"491231235959Z")).ok();
-        assert_eq!(utc.map(|t| t.year()), Some(2049));
-        let utc = parse_time((0x17, b"500101000000Z")).ok();
-        assert_eq!(utc.map(|t| t.year()), Some(1950));
-        let gen_time = parse_time((0x18, b"20500101000000Z")).ok();
-        assert_eq!(gen_time.map(|t| t.year()), Some(2050));
+    fn finds_no_certificate_in_text_without_one() {
+        assert_eq!(first_certificate("hello").err(), Some(PublicError::NoCertificate));
+        let not_base64 = "-----BEGIN CERTIFICATE-----\nnot base64!!\n-----END CERTIFICATE-----\n";
+        assert_eq!(first_certificate(not_base64).err(), Some(PublicError::NoCertificate));
     }
 
     #[test]
-    fn rejects_truncated_and_local_times() {
-        assert!(parse_time((0x17, b"4912312359Z")).is_err());
-        assert!(parse_time((0x17, b"491231235959")).is_err());
-        assert!(validity(&[0x30, 0x05, 0x30]).is_err());
-        assert!(validity(&[]).is_err());
+    fn rejects_a_certificate_block_that_is_not_der() {
+        // "AAAA" is three zero bytes: base64 decodes, DER does not.
+        let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(matches!(first_certificate(pem), Err(PublicError::MalformedCertificate(_))));
+        assert!(matches!(public_key_spki(pem), Err(PublicError::MalformedCertificate(_))));
+    }
+
+    #[test]
+    fn refuses_a_private_key_and_an_empty_public_key() {
+        let private = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert_eq!(public_key_spki(private), Err(PublicError::PrivateKey));
+        let public = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert!(matches!(public_key_spki(public), Err(PublicError::MalformedPublicKey(_))));
+        assert_eq!(public_key_spki(""), Err(PublicError::NoPublicKey));
+    }
+
+    #[test]
+    fn a_pkcs1_public_key_and_its_spki_have_one_encoding() {
+        // SEQUENCE { INTEGER 3, INTEGER 1 }: a toy RSAPublicKey, enough for the wrapping.
+        let pkcs1 = [0x30, 0x06, 0x02, 0x01, 0x03, 0x02, 0x01, 0x01];
+        let pem = x509_cert::der::pem::encode_string("RSA PUBLIC KEY", x509_cert::der::pem::LineEnding::LF, &pkcs1)
+            .unwrap_or_default();
+        let spki = public_key_spki(&pem).unwrap_or_default();
+        let spki_pem = x509_cert::der::pem::encode_string("PUBLIC KEY", x509_cert::der::pem::LineEnding::LF, &spki)
+            .unwrap_or_default();
+        assert_eq!(public_key_spki(&spki_pem).ok(), Some(spki.clone()));
+        assert!(spki.ends_with(&pkcs1));
     }
 }

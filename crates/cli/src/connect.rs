@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::{self, CliError, Exit, Result};
 
 /// Connect's limit on security keys per instance.
-pub const MAX_KEYS: usize = 2;
+pub(crate) const MAX_KEYS: usize = 2;
 
 /// Longest instance ID the Connect API takes (`InstanceId`: 1 to 100 characters); real IDs are UUIDs.
 const MAX_INSTANCE_ID_LEN: usize = 100;
@@ -15,7 +15,7 @@ const MAX_INSTANCE_ID_LEN: usize = 100;
 /// (`arn:PARTITION:connect:REGION:ACCOUNT:instance/ID`, as the console and the stack's
 /// `ConnectInstanceArn` show it). An ARN naming another region than the one in use is refused:
 /// every call would go to the wrong region's Connect.
-pub fn instance_id(input: &str, region: &str) -> Result<String> {
+pub(crate) fn instance_id(input: &str, region: &str) -> Result<String> {
     let input = input.trim();
     let id = if input.starts_with("arn:") {
         let parts: Vec<&str> = input.splitn(6, ':').collect();
@@ -54,7 +54,7 @@ pub fn instance_id(input: &str, region: &str) -> Result<String> {
 
 /// Refuses, before anything is generated, when the instance already holds [`MAX_KEYS`] keys;
 /// returns the keys it holds.
-pub async fn ensure_room(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
+pub(crate) async fn ensure_room(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
     let existing = list(connect, instance_id).await?;
     if existing.len() >= MAX_KEYS {
         let oldest = existing
@@ -78,17 +78,17 @@ pub async fn ensure_room(connect: &Client, instance_id: &str) -> Result<Vec<Asso
 
 /// One key associated with the instance.
 #[derive(Debug, Clone, Serialize)]
-pub struct Associated {
+pub(crate) struct Associated {
     /// The key ID Connect assigned (the association ID).
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Fingerprint of the public key, if it parses.
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
     /// When it was associated (RFC 3339).
-    pub created: Option<String>,
+    pub(crate) created: Option<String>,
 }
 
 /// Associates a public key PEM; returns the key ID.
-pub async fn associate(connect: &Client, instance_id: &str, public_pem: &str) -> Result<String> {
+pub(crate) async fn associate(connect: &Client, instance_id: &str, public_pem: &str) -> Result<String> {
     match connect.associate_security_key().instance_id(instance_id).key(public_pem).send().await {
         Ok(out) => out
             .association_id
@@ -108,7 +108,7 @@ pub async fn associate(connect: &Client, instance_id: &str, public_pem: &str) ->
 }
 
 /// Lists the instance's keys.
-pub async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
+pub(crate) async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
     let keys = connect
         .list_security_keys()
         .instance_id(instance_id)
@@ -145,7 +145,7 @@ pub async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Associated>
 }
 
 /// Removes a key from the instance.
-pub async fn disassociate(connect: &Client, instance_id: &str, key_id: &str) -> Result<()> {
+pub(crate) async fn disassociate(connect: &Client, instance_id: &str, key_id: &str) -> Result<()> {
     match connect.disassociate_security_key().instance_id(instance_id).association_id(key_id).send().await {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Err(CliError::new(

@@ -6,7 +6,7 @@ use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Process exit codes. Stable: scripts branch on them; documented in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Unexpected internal failure.
     Internal = 1,
     // 2 is clap's usage error.
@@ -27,7 +27,7 @@ pub enum Exit {
 }
 
 /// Help text listing the exit codes, shown after `--help`.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  internal error
@@ -42,33 +42,33 @@ Exit codes:
 
 /// An error the user can act on.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// Exit code.
-    pub exit: Exit,
+    pub(crate) exit: Exit,
     /// What failed.
-    pub message: String,
+    pub(crate) message: String,
     /// What to try next.
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl CliError {
     /// An error with a next step.
-    pub fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self { exit, message: message.into(), hint: Some(hint.into()) }
     }
 
     /// An error whose message already says everything.
-    pub fn bare(exit: Exit, message: impl Into<String>) -> Self {
+    pub(crate) fn bare(exit: Exit, message: impl Into<String>) -> Self {
         Self { exit, message: message.into(), hint: None }
     }
 
     /// Bad input with a next step.
-    pub fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::new(Exit::Input, message, hint)
     }
 
     /// Replaces the hint.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -85,10 +85,10 @@ impl fmt::Display for CliError {
 }
 
 /// Result of a command.
-pub type Result<T> = std::result::Result<T, CliError>;
+pub(crate) type Result<T> = std::result::Result<T, CliError>;
 
 /// Turns an AWS SDK error into a sentence; `what` names the call ("reading /x from SSM").
-pub fn aws<E, R>(what: &str, err: SdkError<E, R>) -> CliError
+pub(crate) fn aws<E, R>(what: &str, err: SdkError<E, R>) -> CliError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
@@ -140,7 +140,7 @@ where
 }
 
 /// Maps a message-format error from `esdk-message` to an exit code and a next step.
-pub fn esdk(what: &str, err: esdk_message::Error) -> CliError {
+pub(crate) fn esdk(what: &str, err: esdk_message::Error) -> CliError {
     use esdk_message::Error as E;
     let text = format!("{what}: {err}");
     match err {
@@ -167,7 +167,7 @@ pub fn esdk(what: &str, err: esdk_message::Error) -> CliError {
 }
 
 /// An I/O error on a named file.
-pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> CliError {
+pub(crate) fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> CliError {
     let exit = if err.kind() == std::io::ErrorKind::AlreadyExists { Exit::Refused } else { Exit::Input };
     let hint = match err.kind() {
         std::io::ErrorKind::NotFound => "check the path",

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::error::{self, CliError, Result};
 
 /// Reads a file, or stdin for `-`.
-pub fn read_input(path: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn read_input(path: &str) -> Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     if path == "-" {
         std::io::stdin()
@@ -23,7 +23,7 @@ pub fn read_input(path: &str) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Reads a PEM text file.
-pub fn read_pem(path: &Path) -> Result<Zeroizing<String>> {
+pub(crate) fn read_pem(path: &Path) -> Result<Zeroizing<String>> {
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| error::io("could not read", path, e))?);
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         CliError::input(format!("{} is not a PEM text file", path.display()), "give a PEM file (BEGIN ... lines)")
@@ -32,7 +32,7 @@ pub fn read_pem(path: &Path) -> Result<Zeroizing<String>> {
 }
 
 /// Creates a new file readable only by the owner (0600); refuses to overwrite.
-pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -45,7 +45,7 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Creates a new public file; refuses to overwrite.
-pub fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -55,7 +55,7 @@ pub fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Refuses early when an output file already exists, before any key is made or stored.
-pub fn ensure_absent(path: &Path) -> Result<()> {
+pub(crate) fn ensure_absent(path: &Path) -> Result<()> {
     if path.exists() {
         return Err(error::io("refusing to overwrite", path, std::io::Error::from(std::io::ErrorKind::AlreadyExists)));
     }

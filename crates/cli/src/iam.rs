@@ -15,11 +15,11 @@ use aws_sdk_iam::types::{
 /// One context key the simulated request carries, as the service would set it. All keys used here
 /// are single strings (IAM's `string` type; ARN-valued keys are strings to the simulator).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextValue {
+pub(crate) struct ContextValue {
     /// Key name, e.g. `kms:ViaService`.
-    pub key: String,
+    pub(crate) key: String,
     /// Its value.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 impl ContextValue {
@@ -29,12 +29,12 @@ impl ContextValue {
 }
 
 /// The context of the `ssm:GetParameter` the function makes.
-pub fn get_parameter_context(function_arn: Option<&str>) -> Vec<ContextValue> {
+pub(crate) fn get_parameter_context(function_arn: Option<&str>) -> Vec<ContextValue> {
     function_arn.map(|f| ContextValue::new("lambda:SourceFunctionArn", f)).into_iter().collect()
 }
 
 /// The context of the `kms:Decrypt` SSM makes when the function reads `parameter_arn`.
-pub fn decrypt_context(region: &str, parameter_arn: &str, account: &str) -> Vec<ContextValue> {
+pub(crate) fn decrypt_context(region: &str, parameter_arn: &str, account: &str) -> Vec<ContextValue> {
     vec![
         ContextValue::new("kms:ViaService", format!("ssm.{region}.amazonaws.com")),
         ContextValue::new("kms:EncryptionContext:PARAMETER_ARN", parameter_arn),
@@ -44,22 +44,22 @@ pub fn decrypt_context(region: &str, parameter_arn: &str, account: &str) -> Vec<
 
 /// One simulation: an action on some resources, as `role` in `context`.
 #[derive(Debug, Clone)]
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     /// The role whose policies are evaluated (also the simulated caller).
-    pub role_arn: &'a str,
+    pub(crate) role_arn: &'a str,
     /// IAM action, `service:Action`.
-    pub action: &'a str,
+    pub(crate) action: &'a str,
     /// Resource ARNs.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// Request context.
-    pub context: Vec<ContextValue>,
+    pub(crate) context: Vec<ContextValue>,
     /// Resource-based policy evaluated with each resource (the KMS key policy).
-    pub resource_policy: Option<&'a str>,
+    pub(crate) resource_policy: Option<&'a str>,
 }
 
 /// IAM's answer for one action and resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// An Allow applies and no Deny does.
     Allowed,
     /// A Deny statement applies.
@@ -70,17 +70,17 @@ pub enum Decision {
 
 /// One evaluated action and resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// Action evaluated.
-    pub action: String,
+    pub(crate) action: String,
     /// Resource evaluated (`*` when IAM does not say).
-    pub resource: String,
+    pub(crate) resource: String,
     /// The decision.
-    pub decision: Decision,
+    pub(crate) decision: Decision,
     /// Whether a statement of the resource policy (the key policy) was among those that matched.
-    pub matched_resource_policy: bool,
+    pub(crate) matched_resource_policy: bool,
     /// Context keys the policies test that the question did not supply: the answer may be wrong.
-    pub missing_context: Vec<String>,
+    pub(crate) missing_context: Vec<String>,
 }
 
 impl Evaluation {
@@ -107,7 +107,7 @@ impl Evaluation {
 
 /// Asks IAM, following `Marker` pages. An evaluation with a decision this build does not know is
 /// dropped, so the caller sees no answer for that resource (reported as unverified, not allowed).
-pub async fn simulate(
+pub(crate) async fn simulate(
     iam: &aws_sdk_iam::Client,
     q: &Question<'_>,
 ) -> Result<Vec<Evaluation>, SdkError<SimulatePrincipalPolicyError>> {
@@ -134,25 +134,25 @@ pub async fn simulate(
 }
 
 /// The account ID in an ARN (`arn:partition:service:region:account:...`).
-pub fn account_of(arn: &str) -> Option<&str> {
+pub(crate) fn account_of(arn: &str) -> Option<&str> {
     let account = arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 /// The partition in an ARN (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition_of(arn: &str) -> Option<&str> {
+pub(crate) fn partition_of(arn: &str) -> Option<&str> {
     arn.strip_prefix("arn:")?.split(':').next().filter(|p| !p.is_empty())
 }
 
 /// Whether `arn` names an IAM role (`arn:PARTITION:iam::ACCOUNT:role/[path/]NAME`).
-pub fn is_role_arn(arn: &str) -> bool {
+pub(crate) fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     matches!(parts.as_slice(), ["arn", p, "iam", "", _, res] if !p.is_empty() && res.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
         && account_of(arn).is_some()
 }
 
 /// The parameter ARN SSM puts in the encryption context and IAM evaluates for a parameter name.
-pub fn parameter_arn(partition: &str, region: &str, account: &str, name: &str) -> String {
+pub(crate) fn parameter_arn(partition: &str, region: &str, account: &str, name: &str) -> String {
     // Names under a path start with '/'; ARNs of other names get one between "parameter" and it.
     let sep = if name.starts_with('/') { "" } else { "/" };
     format!("arn:{partition}:ssm:{region}:{account}:parameter{sep}{name}")

@@ -1,46 +1,43 @@
 //! Key material: generation, PEM, fingerprints. Private keys stay in zeroizing buffers.
 
-use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, Exit, Result};
 
 /// A freshly generated key pair and its self-signed certificate.
-pub struct Generated {
+pub(crate) struct Generated {
     /// PKCS#8 private key PEM. Never printed; written only where the user asks.
-    pub private_pem: Zeroizing<String>,
+    pub(crate) private_pem: Zeroizing<String>,
     /// SubjectPublicKeyInfo PEM: what Connect's AssociateSecurityKey takes.
-    pub public_pem: String,
+    pub(crate) public_pem: String,
     /// Self-signed certificate PEM: what the Store customer input block takes.
-    pub certificate_pem: String,
+    pub(crate) certificate_pem: String,
     /// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Modulus size.
-    pub bits: u32,
+    pub(crate) bits: u32,
     /// Certificate validity start.
-    pub not_before: OffsetDateTime,
+    pub(crate) not_before: OffsetDateTime,
     /// Certificate validity end.
-    pub not_after: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
 }
 
 /// Certificate request options.
-pub struct CertOptions<'a> {
+pub(crate) struct CertOptions<'a> {
     /// Subject as `CN=...,O=...`.
-    pub subject: &'a str,
+    pub(crate) subject: &'a str,
     /// Validity start.
-    pub not_before: OffsetDateTime,
+    pub(crate) not_before: OffsetDateTime,
     /// Days of validity.
-    pub days: u32,
+    pub(crate) days: u32,
 }
 
 /// Generates an RSA key pair in memory and a self-signed certificate for it.
-pub fn generate(bits: u32, cert: &CertOptions<'_>) -> Result<Generated> {
+pub(crate) fn generate(bits: u32, cert: &CertOptions<'_>) -> Result<Generated> {
     let size = match bits {
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
@@ -72,8 +69,8 @@ pub fn generate(bits: u32, cert: &CertOptions<'_>) -> Result<Generated> {
     let certificate = params.self_signed(&signer).map_err(|e| internal(&format!("certificate signing: {e}")))?;
 
     Ok(Generated {
-        private_pem: pem("PRIVATE KEY", &pkcs8),
-        public_pem: pem("PUBLIC KEY", &spki).to_string(),
+        private_pem: pem("PRIVATE KEY", &pkcs8)?,
+        public_pem: pem("PUBLIC KEY", &spki)?.to_string(),
         certificate_pem: certificate.pem(),
         fingerprint: fingerprint_spki(&spki),
         bits,
@@ -82,79 +79,48 @@ pub fn generate(bits: u32, cert: &CertOptions<'_>) -> Result<Generated> {
     })
 }
 
-/// PEM-encodes DER with 64-column lines, in a zeroizing buffer.
-pub fn pem(label: &str, der: &[u8]) -> Zeroizing<String> {
-    let b64 = Zeroizing::new(STANDARD.encode(der));
-    let mut out = Zeroizing::new(String::with_capacity(b64.len() + b64.len() / 64 + 64));
-    out.push_str(&format!("-----BEGIN {label}-----\n"));
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+/// PEM-encodes DER with 64-column lines (RFC 7468, constant-time base64), in a zeroizing buffer.
+pub(crate) fn pem(label: &str, der: &[u8]) -> Result<Zeroizing<String>> {
+    x509_cert::der::pem::encode_string(label, x509_cert::der::pem::LineEnding::LF, der)
+        .map(Zeroizing::new)
+        .map_err(|_| CliError::bare(Exit::Internal, format!("PEM encoding of {label} failed")))
 }
 
-/// SHA-256 of SubjectPublicKeyInfo DER, lowercase hex.
-pub fn fingerprint_spki(spki: &[u8]) -> String {
-    digest(&SHA256, spki).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of SubjectPublicKeyInfo DER, lowercase hex ([`keystore::Fingerprint`]).
+pub(crate) fn fingerprint_spki(spki: &[u8]) -> String {
+    keystore::Fingerprint::of_spki(spki).to_string()
 }
 
 /// Fingerprint of a public key or certificate PEM.
-pub fn fingerprint_public_pem(text: &str) -> Result<String> {
-    let spki =
-        esdk_message::key::public_key_from_pem(text).map_err(|e| crate::error::esdk("reading the public key", e))?;
+pub(crate) fn fingerprint_public_pem(text: &str) -> Result<String> {
+    let spki = crate::cert::public_key_spki(text).map_err(|e| {
+        CliError::input(
+            format!("reading the public key: {e}"),
+            "give an RSA public key or certificate in PEM (BEGIN PUBLIC KEY / CERTIFICATE)",
+        )
+    })?;
     Ok(fingerprint_spki(&spki))
 }
 
-/// Facts about a private key PEM: its public key fingerprint and size.
-pub struct PrivateFacts {
-    /// Fingerprint of the matching public key.
-    pub fingerprint: String,
-    /// Modulus size.
-    pub bits: u32,
+/// Reads a private key PEM through [`keystore::StoredKey`]: the key store's parser, size rule
+/// and wording, so the CLI says of a key exactly what the Lambda says.
+pub(crate) fn stored_key(text: &str) -> Result<keystore::StoredKey> {
+    keystore::StoredKey::from_pem(text).map_err(key_error)
 }
 
-/// Parses a private key PEM (PKCS#8 or PKCS#1) and derives its public half.
-pub fn private_facts(text: &str) -> Result<PrivateFacts> {
-    let der =
-        esdk_message::key::private_key_from_pem(text).map_err(|e| crate::error::esdk("reading the private key", e))?;
-    // Read from the DER before the backend sees the key: aws-lc refuses small keys with a generic
-    // error, and the operator needs to read "too small".
-    if let Ok(bits) = esdk_message::key::rsa_private_key_bits(&der)
-        && bits < keystore::MIN_RSA_BITS
-    {
-        return Err(CliError::input(
-            format!("the private key is too small: {}", too_small(bits)),
+/// A [`keystore::KeyError`] as a sentence with a next step.
+pub(crate) fn key_error(e: keystore::KeyError) -> CliError {
+    match e {
+        keystore::KeyError::TooSmall(_) => CliError::input(
+            format!("the private key is unusable: {e}"),
             "generate a new key with `secure-ivr keygen` (RSA-4096) and rotate to it",
-        ));
+        ),
+        _ => CliError::input(
+            format!("the private key is unusable: {e}"),
+            "give an unencrypted RSA private key in PEM (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY), \
+             such as the one `secure-ivr keygen --private-key-out` wrote",
+        ),
     }
-    let pair = KeyPair::from_pkcs8(der.as_bytes()).map_err(|_| {
-        CliError::input(
-            "the private key PEM does not hold a usable RSA key",
-            "regenerate it with `secure-ivr keygen`, or export it unencrypted as PKCS#8 or PKCS#1",
-        )
-    })?;
-    let spki = pair
-        .public_key()
-        .as_der()
-        .map_err(|_| CliError::bare(Exit::Internal, "public key encoding failed"))?
-        .as_ref()
-        .to_vec();
-    let bits = u32::try_from(pair.public_modulus_len() * 8).unwrap_or(0);
-    Ok(PrivateFacts { fingerprint: fingerprint_spki(&spki), bits })
-}
-
-/// The RSA modulus size of a PEM private key, read from its DER without a backend; `None` if the
-/// text is not a PEM RSA private key.
-pub fn private_key_bits(text: &str) -> Option<usize> {
-    let der = esdk_message::key::private_key_from_pem(text).ok()?;
-    esdk_message::key::rsa_private_key_bits(&der).ok()
-}
-
-/// The shared wording of a too-small key.
-pub fn too_small(bits: usize) -> String {
-    format!("{bits} bits; at least {} required", keystore::MIN_RSA_BITS)
 }
 
 fn parse_subject(subject: &str) -> Result<rcgen::DistinguishedName> {
@@ -183,11 +149,19 @@ fn bad_subject(subject: &str) -> CliError {
 }
 
 /// Checks a certificate PEM's validity window against `now`; returns (not_before, not_after).
-pub fn certificate_validity(text: &str, now: OffsetDateTime) -> Result<(OffsetDateTime, OffsetDateTime)> {
-    let der = first_certificate_der(text)?;
-    let (nb, na) = crate::cert::validity(&der).map_err(|why| {
-        CliError::input(format!("the certificate is malformed: {why}"), "regenerate it with `secure-ivr keygen`")
-    })?;
+pub(crate) fn certificate_validity(text: &str, now: OffsetDateTime) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    use crate::cert::PublicError;
+    let read = crate::cert::first_certificate(text).and_then(|c| crate::cert::validity(&c));
+    let (nb, na) = match read {
+        Ok(window) => window,
+        Err(PublicError::NoCertificate) => {
+            return Err(CliError::input(
+                "the certificate PEM is corrupt",
+                "give the certificate file `secure-ivr keygen` wrote",
+            ));
+        }
+        Err(e) => return Err(CliError::input(e.to_string(), "regenerate it with `secure-ivr keygen`")),
+    };
     if now > na {
         return Err(CliError::input(
             format!("the certificate expired on {}", crate::output::rfc3339(na)),
@@ -203,19 +177,6 @@ pub fn certificate_validity(text: &str, now: OffsetDateTime) -> Result<(OffsetDa
     Ok((nb, na))
 }
 
-/// The DER of the first CERTIFICATE block, if any.
-pub fn first_certificate_der(text: &str) -> Result<Vec<u8>> {
-    let begin = "-----BEGIN CERTIFICATE-----";
-    let end = "-----END CERTIFICATE-----";
-    let corrupt =
-        || CliError::input("the certificate PEM is corrupt", "give the certificate file `secure-ivr keygen` wrote");
-    let start = text.find(begin).ok_or_else(corrupt)? + begin.len();
-    let rest = text.get(start..).ok_or_else(corrupt)?;
-    let stop = rest.find(end).ok_or_else(corrupt)?;
-    let b64: String = rest.get(..stop).ok_or_else(corrupt)?.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD.decode(b64).map_err(|_| corrupt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,9 +187,9 @@ mod tests {
         let g = generate(2048, &CertOptions { subject: "CN=test,O=Example", not_before: now, days: 730 })?;
         assert_eq!(fingerprint_public_pem(&g.certificate_pem)?, g.fingerprint);
         assert_eq!(fingerprint_public_pem(&g.public_pem)?, g.fingerprint);
-        let facts = private_facts(&g.private_pem)?;
-        assert_eq!(facts.fingerprint, g.fingerprint);
-        assert_eq!(facts.bits, 2048);
+        let stored = stored_key(&g.private_pem)?;
+        assert_eq!(stored.fingerprint().as_str(), g.fingerprint);
+        assert_eq!(stored.bits(), 2048);
         let (nb, na) = certificate_validity(&g.certificate_pem, now + Duration::days(1))?;
         assert_eq!((na - nb).whole_days(), 730);
         Ok(())

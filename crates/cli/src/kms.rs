@@ -3,7 +3,7 @@
 use crate::error::{self, CliError, Exit, Result};
 
 /// Whether `id` is already a key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
-pub fn is_key_arn(id: &str) -> bool {
+pub(crate) fn is_key_arn(id: &str) -> bool {
     id.starts_with("arn:")
         && id.split(':').nth(2) == Some("kms")
         && id.split(':').nth(5).is_some_and(|r| r.starts_with("key/"))
@@ -11,7 +11,7 @@ pub fn is_key_arn(id: &str) -> bool {
 
 /// The key ARN behind a key ID, key ARN, alias name (`alias/...`) or alias ARN, through
 /// `kms:DescribeKey` (which resolves all four). A key ARN is returned as it is, without a call.
-pub async fn key_arn(kms: &aws_sdk_kms::Client, id: &str) -> Result<String> {
+pub(crate) async fn key_arn(kms: &aws_sdk_kms::Client, id: &str) -> Result<String> {
     if is_key_arn(id) {
         return Ok(id.to_owned());
     }
@@ -24,7 +24,7 @@ pub async fn key_arn(kms: &aws_sdk_kms::Client, id: &str) -> Result<String> {
 }
 
 /// The key's policy (`kms:GetKeyPolicy`, policy name `default`, the only one KMS has).
-pub async fn key_policy(kms: &aws_sdk_kms::Client, key_arn: &str) -> Result<String> {
+pub(crate) async fn key_policy(kms: &aws_sdk_kms::Client, key_arn: &str) -> Result<String> {
     let out = kms
         .get_key_policy()
         .key_id(key_arn)

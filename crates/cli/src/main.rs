@@ -10,6 +10,7 @@ mod duration;
 mod error;
 mod files;
 mod iam;
+mod key_status;
 mod keymat;
 mod kms;
 mod output;
@@ -54,7 +55,7 @@ enum Command {
     Rotate(rotate::Args),
     /// Disassociate a key from Connect and retire (label, or delete) its private key.
     Retire(retire::Args),
-    /// Describe a ciphertext's structure and signature without any private key.
+    /// Describe a ciphertext; with --private-key, verify it fully without printing it.
     Inspect(inspect::Args),
     /// Encrypt as Connect's Store customer input block does.
     Encrypt(encrypt::Args),
@@ -69,13 +70,13 @@ enum Command {
 }
 
 /// What every command gets.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// Shared AWS flags.
-    pub aws: AwsArgs,
+    pub(crate) aws: AwsArgs,
     /// Output format.
-    pub output: Format,
+    pub(crate) output: Format,
     /// Verbosity.
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 }
 
 fn main() -> ExitCode {

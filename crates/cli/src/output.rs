@@ -10,7 +10,7 @@ use crate::error::{CliError, Exit, Result};
 
 /// `--output` format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Human-readable text.
     Text,
     /// One JSON document, for scripts and archives.
@@ -18,7 +18,7 @@ pub enum Format {
 }
 
 /// Writes a result to stdout in the chosen format.
-pub fn emit<T: Display + Serialize>(format: Format, value: &T) -> Result<()> {
+pub(crate) fn emit<T: Display + Serialize>(format: Format, value: &T) -> Result<()> {
     let text = match format {
         Format::Text => value.to_string(),
         Format::Json => serde_json::to_string_pretty(value)
@@ -32,17 +32,12 @@ pub fn emit<T: Display + Serialize>(format: Format, value: &T) -> Result<()> {
 }
 
 /// Progress for humans, on stderr.
-pub fn progress(msg: impl Display) {
+pub(crate) fn progress(msg: impl Display) {
     eprintln!("{msg}");
 }
 
 /// Formats a time as RFC 3339 (UTC, seconds).
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-/// Converts an SDK timestamp to `time`.
-pub fn from_smithy(t: &aws_sdk_ssm::primitives::DateTime) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp(t.secs()).ok()
 }

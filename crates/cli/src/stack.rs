@@ -21,36 +21,36 @@ use crate::error::{self, CliError, Exit, Result};
 use crate::output::progress;
 
 /// The stack name `scripts/deploy.sh` uses when none is given.
-pub const DEFAULT_STACK: &str = "secure-ivr";
+pub(crate) const DEFAULT_STACK: &str = "secure-ivr";
 
 /// `--stack`, flattened into the commands that read the deployed stack.
 #[derive(Debug, Clone, Args)]
-pub struct StackArgs {
+pub(crate) struct StackArgs {
     /// CloudFormation stack that deployed the function (name or stack ID); its outputs give the
     /// KMS key for the key parameters and the function's role.
     #[arg(long, env = "SECURE_IVR_STACK", default_value = DEFAULT_STACK, value_name = "NAME")]
-    pub stack: String,
+    pub(crate) stack: String,
 }
 
 /// The stack's outputs this CLI uses, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackOutputs {
+pub(crate) struct StackOutputs {
     /// Stack name as CloudFormation reports it.
-    pub stack_name: String,
+    pub(crate) stack_name: String,
     /// Status the stack was read in (one of the accepted ones).
-    pub status: String,
+    pub(crate) status: String,
     /// `FunctionArn`: the decrypting Lambda.
-    pub function_arn: String,
+    pub(crate) function_arn: String,
     /// `FunctionRoleArn`: the role the Lambda runs as.
-    pub function_role_arn: String,
+    pub(crate) function_role_arn: String,
     /// `KeyParameterPrefix`: SSM path the function reads keys under.
-    pub key_parameter_prefix: String,
+    pub(crate) key_parameter_prefix: String,
     /// `KeyParametersKmsKeyArn`: the KMS key that encrypts the key parameters.
-    pub key_parameters_kms_key_arn: String,
+    pub(crate) key_parameters_kms_key_arn: String,
     /// `KeyAccessAlert`: whether the key-access alerts are on.
-    pub key_access_alert: bool,
+    pub(crate) key_access_alert: bool,
     /// `AlertTopicArn`, when the stack has one.
-    pub alert_topic_arn: Option<String>,
+    pub(crate) alert_topic_arn: Option<String>,
 }
 
 /// Outputs every supported template has; a stack without one is from an older template.
@@ -95,7 +95,7 @@ fn check_name(name: &str) -> Result<()> {
 impl StackArgs {
     /// Reads the stack's outputs. `instead` names the flag that makes the stack unnecessary (for
     /// example `--kms-key-id KEY`); every error says to fix `--stack` or pass that flag.
-    pub async fn outputs(&self, aws: &Aws, instead: &str) -> Result<StackOutputs> {
+    pub(crate) async fn outputs(&self, aws: &Aws, instead: &str) -> Result<StackOutputs> {
         let name = self.stack.trim();
         check_name(name)?;
         let region = aws.region();

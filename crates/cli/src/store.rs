@@ -18,19 +18,19 @@ use crate::output::progress;
 use crate::stack::StackArgs;
 
 /// Tag: SHA-256 fingerprint of the public key.
-pub const TAG_FINGERPRINT: &str = "secure-ivr:fingerprint";
+pub(crate) const TAG_FINGERPRINT: &str = "secure-ivr:fingerprint";
 /// Tag: certificate notAfter (RFC 3339).
-pub const TAG_CERT_NOT_AFTER: &str = "secure-ivr:certificate-not-after";
+pub(crate) const TAG_CERT_NOT_AFTER: &str = "secure-ivr:certificate-not-after";
 /// Tag: the principal that created the key.
-pub const TAG_CREATED_BY: &str = "secure-ivr:created-by";
+pub(crate) const TAG_CREATED_BY: &str = "secure-ivr:created-by";
 /// Tag: `active`, `pending` or `retired`.
-pub const TAG_STATUS: &str = "secure-ivr:status";
+pub(crate) const TAG_STATUS: &str = "secure-ivr:status";
 /// Tag: when a retired key may be deleted (RFC 3339).
-pub const TAG_RETIRE_AFTER: &str = "secure-ivr:delete-after";
+pub(crate) const TAG_RETIRE_AFTER: &str = "secure-ivr:delete-after";
 /// Tag: RSA modulus size.
-pub const TAG_BITS: &str = "secure-ivr:bits";
+pub(crate) const TAG_BITS: &str = "secure-ivr:bits";
 /// Parameter label put on the version a retired key had.
-pub const RETIRED_LABEL: &str = "retired";
+pub(crate) const RETIRED_LABEL: &str = "retired";
 
 fn not_a_key_id(key_id: &str) -> CliError {
     CliError::input(
@@ -41,28 +41,28 @@ fn not_a_key_id(key_id: &str) -> CliError {
 
 /// Refuses key IDs that could escape the prefix or are not what Connect issues
 /// ([`keystore::validate_key_id`]).
-pub fn check_key_id(key_id: &str) -> Result<()> {
+pub(crate) fn check_key_id(key_id: &str) -> Result<()> {
     keystore::validate_key_id(key_id).map_err(|_| not_a_key_id(key_id))
 }
 
 /// Parameter name for a key ID ([`keystore::parameter_name`]).
-pub fn name_for_key(prefix: &str, key_id: &str) -> Result<String> {
+pub(crate) fn name_for_key(prefix: &str, key_id: &str) -> Result<String> {
     keystore::parameter_name(prefix, key_id).map_err(|e| match e {
         keystore::KeyStoreError::InvalidKeyId => not_a_key_id(key_id),
         other => CliError::bare(Exit::Config, other.to_string()),
     })
 }
 
-/// Parameter name for a pending key: `<prefix>pending/<fingerprint>`.
-pub fn name_for_pending(prefix: &str, fingerprint: &str) -> Result<String> {
-    if fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(CliError::input(
+/// Parameter name for a pending key: `<prefix>pending/<fingerprint>`
+/// ([`keystore::pending_parameter_name`]).
+pub(crate) fn name_for_pending(prefix: &str, fingerprint: &str) -> Result<String> {
+    let fingerprint = keystore::Fingerprint::parse(fingerprint).ok_or_else(|| {
+        CliError::input(
             format!("{fingerprint:?} is not a key fingerprint"),
             "give the 64-hex-digit fingerprint `secure-ivr keygen` printed (also in `secure-ivr list`)",
-        ));
-    }
-    let prefix = keystore::normalize_prefix(prefix).map_err(|e| CliError::bare(Exit::Config, e.to_string()))?;
-    Ok(format!("{prefix}{}/{}", keystore::PENDING_LEVEL, fingerprint.to_ascii_lowercase()))
+        )
+    })?;
+    keystore::pending_parameter_name(prefix, &fingerprint).map_err(|e| CliError::bare(Exit::Config, e.to_string()))
 }
 
 /// SSM's `TagKey` and `TagValue` pattern (botocore `ssm/2014-11-06` service-2.json).
@@ -72,13 +72,13 @@ const MAX_TAG_KEY_CHARS: usize = 128;
 /// `TagValue`: 0 to 256 characters.
 const MAX_TAG_VALUE_CHARS: usize = 256;
 /// SSM allows at most 50 tags on a parameter; the tool sets [`OWN_TAGS`] of them itself.
-pub const MAX_TAGS: usize = 50;
+pub(crate) const MAX_TAGS: usize = 50;
 /// How many `secure-ivr:` tags a stored key carries.
-pub const OWN_TAGS: usize = 5;
+pub(crate) const OWN_TAGS: usize = 5;
 
 /// Checks a user tag against SSM's `TagKey`/`TagValue` shapes (characters and lengths) and the
 /// `aws:` prefix AWS reserves, so a bad tag is refused before any key is generated.
-pub fn check_tag(key: &str, value: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_tag(key: &str, value: &str) -> std::result::Result<(), String> {
     // The pattern is a constant; it compiles or every test fails.
     let pattern = regex::Regex::new(TAG_PATTERN).map_err(|e| format!("internal: tag pattern: {e}"))?;
     let allowed = "letters, digits, spaces and _ . : / = + - @";
@@ -109,7 +109,7 @@ pub fn check_tag(key: &str, value: &str) -> std::result::Result<(), String> {
 
 /// A value the tool derives (the caller's ARN, whose role session name may hold `,`) made to fit
 /// `TagValue`: characters outside SSM's set become `_`, and it is cut to 256 characters.
-pub fn fit_tag_value(value: &str) -> String {
+pub(crate) fn fit_tag_value(value: &str) -> String {
     let one = regex::Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]$").ok();
     let mut buf = [0u8; 4];
     value
@@ -121,7 +121,7 @@ pub fn fit_tag_value(value: &str) -> String {
 
 /// Checks a parameter name against SSM's naming rules ([`keystore::check_parameter_name`]).
 /// `what` says where the name comes from, for the hint.
-pub fn check_name(name: &str, region: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str, region: &str) -> Result<()> {
     keystore::check_parameter_name(name, region).map_err(|e| {
         CliError::new(
             Exit::Config,
@@ -133,11 +133,11 @@ pub fn check_name(name: &str, region: &str) -> Result<()> {
 
 /// The KMS key a new or moved key parameter is encrypted under, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KmsChoice {
+pub(crate) struct KmsChoice {
     /// Key ID, ARN or alias, as passed to PutParameter.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// `--kms-key-id`, `stack NAME` or `pending parameter`.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// `ParameterKeyId`: 1 to 256 of `a-zA-Z0-9:/_-` (botocore `ssm/2014-11-06`).
@@ -158,13 +158,13 @@ fn check_kms_key_id(id: &str) -> Result<()> {
 
 /// Whether a key ID names the AWS managed key `aws/ssm` (by alias or alias ARN). A bare key ID of
 /// that key cannot be recognised without a KMS call, which the key policies here do not allow.
-pub fn is_aws_ssm_key(id: &str) -> bool {
+pub(crate) fn is_aws_ssm_key(id: &str) -> bool {
     let alias = id.rsplit_once(':').map_or(id, |(_, tail)| tail);
     alias.eq_ignore_ascii_case("alias/aws/ssm") || id.eq_ignore_ascii_case("aws/ssm")
 }
 
 /// The warning printed whenever a key goes under `aws/ssm`.
-pub fn warn_aws_ssm(id: &str) {
+pub(crate) fn warn_aws_ssm(id: &str) {
     progress(format!(
         "warning: {id} is the AWS managed key aws/ssm: its key policy lets every principal in the account use it \
          through SSM, so every principal with ssm:GetParameter on the key parameters can read the private keys. \
@@ -175,7 +175,7 @@ pub fn warn_aws_ssm(id: &str) {
 /// The KMS key for a new key: `--kms-key-id` when given (`alias/aws/ssm` only with a warning),
 /// else the stack's `KeyParametersKmsKeyArn`. Never SSM's default: without a usable key this is an
 /// error naming `--kms-key-id` and `--stack`.
-pub async fn kms_for_new(aws: &Aws, explicit: Option<&str>, stack: &StackArgs) -> Result<KmsChoice> {
+pub(crate) async fn kms_for_new(aws: &Aws, explicit: Option<&str>, stack: &StackArgs) -> Result<KmsChoice> {
     if let Some(id) = explicit {
         let id = id.trim();
         check_kms_key_id(id)?;
@@ -219,7 +219,7 @@ fn kms_key_part(id: &str) -> String {
 
 /// Whether two KMS key references surely name the same key (`Some(true)`), surely differ
 /// (`Some(false)`), or cannot be told apart without KMS (`None`: an alias and a key ID).
-pub fn same_kms_key(a: &str, b: &str) -> Option<bool> {
+pub(crate) fn same_kms_key(a: &str, b: &str) -> Option<bool> {
     if a == b {
         return Some(true);
     }
@@ -238,21 +238,21 @@ pub fn same_kms_key(a: &str, b: &str) -> Option<bool> {
 }
 
 /// What to store.
-pub struct NewKey<'a> {
+pub(crate) struct NewKey<'a> {
     /// Parameter name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Private key PEM.
-    pub pem: &'a str,
+    pub(crate) pem: &'a str,
     /// KMS key for the SecureString: always named, never SSM's default.
-    pub kms_key_id: &'a str,
+    pub(crate) kms_key_id: &'a str,
     /// Parameter description.
-    pub description: &'a str,
+    pub(crate) description: &'a str,
     /// Tags.
-    pub tags: &'a BTreeMap<String, String>,
+    pub(crate) tags: &'a BTreeMap<String, String>,
 }
 
 /// Stores a new SecureString; refuses to overwrite.
-pub async fn put_new(ssm: &Client, key: &NewKey<'_>) -> Result<i64> {
+pub(crate) async fn put_new(ssm: &Client, key: &NewKey<'_>) -> Result<i64> {
     let mut req = ssm
         .put_parameter()
         .name(key.name)
@@ -280,98 +280,96 @@ fn tag(k: &str, v: &str) -> Result<Tag> {
 }
 
 /// A private key read from SSM.
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// PEM text, zeroized on drop.
-    pub pem: Zeroizing<String>,
+    pub(crate) pem: Zeroizing<String>,
     /// Parameter version.
-    pub version: i64,
+    pub(crate) version: i64,
 }
 
-/// Reads and decrypts one parameter.
-pub async fn get_private(ssm: &Client, name: &str, region: &str) -> Result<Fetched> {
-    let out = match ssm.get_parameter().name(name).with_decryption(true).send().await {
-        Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => {
-            return Err(CliError::new(
-                Exit::NotFound,
-                format!("no private key at {name} in region {region}"),
-                "check the key ID, --prefix and --region (keys are per region); `secure-ivr list` shows the stored keys",
-            ));
-        }
-        Err(e) => return Err(error::aws(&format!("reading {name} from SSM"), e)),
-    };
-    let mut p =
-        out.parameter.ok_or_else(|| CliError::bare(Exit::Aws, format!("SSM returned no parameter for {name}")))?;
-    let pem = Zeroizing::new(p.value.take().unwrap_or_default());
-    Ok(Fetched { pem, version: p.version })
+/// Reads and decrypts one parameter through the key store ([`keystore::read_key`]), as the
+/// Lambda reads it; the error says whether SSM refused the caller.
+pub(crate) async fn read_private(ssm: &Client, name: &str) -> std::result::Result<Fetched, keystore::KeyStoreError> {
+    let source = keystore::SsmParameterSource::new(ssm.clone());
+    let fetched = keystore::read_key(&source, name).await?;
+    Ok(Fetched { pem: fetched.pem, version: fetched.version.unwrap_or_default() })
+}
+
+/// Like [`read_private`], the error as a sentence with a next step.
+pub(crate) async fn get_private(ssm: &Client, name: &str, region: &str) -> Result<Fetched> {
+    read_private(ssm, name).await.map_err(|e| read_error(&e, name, region))
+}
+
+/// A key store read error as a sentence with a next step.
+pub(crate) fn read_error(e: &keystore::KeyStoreError, name: &str, region: &str) -> CliError {
+    match e {
+        keystore::KeyStoreError::NotFound { .. } => CliError::new(
+            Exit::NotFound,
+            format!("no private key at {name} in region {region}"),
+            "check the key ID, --prefix and --region (keys are per region); `secure-ivr list` shows the stored keys",
+        ),
+        keystore::KeyStoreError::AccessDenied { reason, .. } => CliError::new(
+            Exit::Aws,
+            format!("reading {name} from SSM failed: {reason}"),
+            "the caller's IAM policy (or the KMS key's policy) does not allow this; see the README's IAM section, or use --profile for an authorised role",
+        ),
+        other => CliError::new(
+            Exit::Aws,
+            format!("reading {name} from SSM failed: {other}"),
+            "check the network, --region and --endpoint-url (and AWS_ENDPOINT_URL* variables); rerun with -v",
+        ),
+    }
 }
 
 /// One stored key as listed (nothing decrypted).
 #[derive(Debug, Clone, Serialize)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// Parameter name.
-    pub name: String,
+    pub(crate) name: String,
     /// Connect key ID, or None for a pending key.
-    pub key_id: Option<String>,
+    pub(crate) key_id: Option<String>,
     /// Parameter version.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Last modified (RFC 3339).
-    pub last_modified: Option<String>,
+    pub(crate) last_modified: Option<String>,
     /// Tags.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 impl Stored {
     /// A tag value.
-    pub fn tag(&self, k: &str) -> Option<&str> {
+    pub(crate) fn tag(&self, k: &str) -> Option<&str> {
         self.tags.get(k).map(String::as_str)
     }
 }
 
-/// Lists the keys under the prefix (values not decrypted) with their tags.
-pub async fn list(ssm: &Client, prefix: &str) -> Result<Vec<Stored>> {
-    let path = prefix.trim_end_matches('/');
-    let pages = ssm
-        .get_parameters_by_path()
-        .path(path)
-        .recursive(true)
-        .with_decryption(false)
-        .into_paginator()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| error::aws(&format!("listing parameters under {prefix}"), e))?;
-    let params = pages.into_iter().flat_map(|p| p.parameters.unwrap_or_default());
-    let mut keys = Vec::new();
-    for p in params {
-        let Some(name) = p.name.clone() else { continue };
-        let Some(rest) = name.strip_prefix(prefix) else { continue };
-        let key_id = if rest.strip_prefix(keystore::PENDING_LEVEL).is_some_and(|r| r.starts_with('/')) {
-            None
-        } else if let Some(id) = keystore::key_id_from_parameter_name(prefix, &name) {
-            Some(id.to_owned())
-        } else {
-            continue;
-        };
-        let tags = tags(ssm, &name).await?;
+/// Lists the keys under the prefix (values not decrypted) with their tags
+/// ([`keystore::list_keys`]: the key store says which names are keys).
+pub(crate) async fn list(ssm: &Client, prefix: &str) -> Result<Vec<Stored>> {
+    let source = keystore::SsmParameterSource::new(ssm.clone());
+    let listed = keystore::list_keys(&source, prefix).await.map_err(|e| {
+        CliError::new(
+            Exit::Aws,
+            format!("listing parameters under {prefix} failed: {e}"),
+            "check the caller's ssm:GetParametersByPath permission, --region and --endpoint-url",
+        )
+    })?;
+    let mut keys = Vec::with_capacity(listed.len());
+    for k in listed {
+        let tags = tags(ssm, &k.info.name).await?;
         keys.push(Stored {
-            key_id,
-            version: p.version,
-            last_modified: p
-                .last_modified_date
-                .as_ref()
-                .and_then(crate::output::from_smithy)
-                .map(crate::output::rfc3339),
+            key_id: k.key_id,
+            version: k.info.version.unwrap_or_default(),
+            last_modified: k.info.last_modified.map(|t| crate::output::rfc3339(time::OffsetDateTime::from(t))),
             tags,
-            name,
+            name: k.info.name,
         });
     }
-    keys.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(keys)
 }
 
 /// A parameter's tags.
-pub async fn tags(ssm: &Client, name: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) async fn tags(ssm: &Client, name: &str) -> Result<BTreeMap<String, String>> {
     let out = ssm
         .list_tags_for_resource()
         .resource_type(ResourceTypeForTagging::Parameter)
@@ -383,7 +381,7 @@ pub async fn tags(ssm: &Client, name: &str) -> Result<BTreeMap<String, String>> 
 }
 
 /// Adds or replaces tags.
-pub async fn add_tags(ssm: &Client, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+pub(crate) async fn add_tags(ssm: &Client, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
     let mut req = ssm.add_tags_to_resource().resource_type(ResourceTypeForTagging::Parameter).resource_id(name);
     for (k, v) in tags {
         req = req.tags(tag(k, v)?);
@@ -392,7 +390,7 @@ pub async fn add_tags(ssm: &Client, name: &str, tags: &BTreeMap<String, String>)
 }
 
 /// Labels a parameter version.
-pub async fn label(ssm: &Client, name: &str, version: i64, label: &str) -> Result<()> {
+pub(crate) async fn label(ssm: &Client, name: &str, version: i64, label: &str) -> Result<()> {
     ssm.label_parameter_version()
         .name(name)
         .parameter_version(version)
@@ -404,12 +402,12 @@ pub async fn label(ssm: &Client, name: &str, version: i64, label: &str) -> Resul
 }
 
 /// Deletes a parameter.
-pub async fn delete(ssm: &Client, name: &str) -> Result<()> {
+pub(crate) async fn delete(ssm: &Client, name: &str) -> Result<()> {
     ssm.delete_parameter().name(name).send().await.map(|_| ()).map_err(|e| error::aws(&format!("deleting {name}"), e))
 }
 
 /// The KMS key a SecureString parameter uses, if SSM reports it.
-pub async fn kms_key_of(ssm: &Client, name: &str) -> Result<Option<String>> {
+pub(crate) async fn kms_key_of(ssm: &Client, name: &str) -> Result<Option<String>> {
     use aws_sdk_ssm::types::ParameterStringFilter;
     let filter = ParameterStringFilter::builder()
         .key("Name")

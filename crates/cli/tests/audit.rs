@@ -258,3 +258,58 @@ fn the_fake_enforces_cloudtrails_rules() {
         .collect();
     assert!(quick.iter().any(|r| r.contains("ThrottlingException")), "{quick:?}");
 }
+
+/// Benchmark, not a timed test (run by scripts/bench-audit.sh): requests and wall time against
+/// the lower bound (pages needed / rate), and the audit's peak RSS as unrelated events grow 10x.
+/// `SECURE_IVR_BENCH_RATE` (default 2, CloudTrail's limit) sets both the fake's limit and the pace.
+#[test]
+#[ignore = "benchmark: scripts/bench-audit.sh"]
+fn bench_audit_requests_wall_time_and_peak_rss() {
+    let rate: usize = std::env::var("SECURE_IVR_BENCH_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(2);
+    for unrelated in [10_000, 100_000] {
+        let (fake, data) = start(unrelated, 40, Limits { per_second: rate, throttle_every: None });
+        let mut c = cli(&fake, Some(rate));
+        c.args(["--output", "json", "audit", "--since", "14d", "--expect-role", "secure-ivr-fn"]);
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let t = Instant::now();
+        let mut child = c.spawn().expect("spawn");
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak_kb = 0u64;
+        let mut stdout = child.stdout.take().expect("stdout");
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            stdout.read_to_string(&mut s).expect("read");
+            s
+        });
+        while child.try_wait().expect("wait").is_none() {
+            if let Ok(s) = std::fs::read_to_string(&status)
+                && let Some(kb) = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let wall = t.elapsed().as_secs_f64();
+        let v: serde_json::Value = serde_json::from_str(&reader.join().expect("join")).expect("json");
+        assert_eq!(event_ids(&v), data.matter.iter().cloned().collect::<BTreeSet<_>>());
+        let seen = fake.seen.lock().expect("lock").clone();
+        let line = format!(
+            "audit bench: unrelated={unrelated} records={} scanned={} pages={} requests={} throttled={} wall={wall:.1}s lower_bound={:.1}s (pages/{rate} per s) peak_rss={peak_kb}kB",
+            data.records.len(),
+            v["gathered"]["records_scanned"],
+            seen.pages,
+            seen.requests,
+            seen.throttled,
+            seen.pages as f64 / rate as f64
+        );
+        println!("{line}");
+        if let Ok(out) = std::env::var("SECURE_IVR_BENCH_OUT")
+            && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(out)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}

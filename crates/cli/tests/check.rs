@@ -7,6 +7,10 @@
 //! `KeyAccessAlert`, `KeyParameterPrefix`), with a real moto KMS key as the function's key. The
 //! real template's stack is deployed by tests/deploy (it needs the Lambda zip in S3); here each test
 //! wants its own role, key and prefix on the shared moto server.
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
 mod common;
 

@@ -2,6 +2,10 @@
 //! first thing an operator reads, so a change to it should show in review as a change to these
 //! files. After an intended change, regenerate them with
 //! `SECURE_IVR_BLESS=1 cargo test -p secure-ivr-cli --test help` and review the diff.
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
 mod common;
 

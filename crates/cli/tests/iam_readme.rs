@@ -11,6 +11,10 @@
 //! `kms:Decrypt` on a SecureString's key, `ssm:AddTagsToResource` for `PutParameter` with tags);
 //! the README lists those by hand. Calls made through another crate (the `keystore` crate's SSM
 //! reads) are outside `crates/cli/src`; the CLI makes its own reads through `store.rs`.
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

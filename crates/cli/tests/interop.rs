@@ -1,5 +1,9 @@
 //! The certificate `keygen` makes is accepted by the Python and Node ESDKs for encryption, and
 //! `decrypt` opens what they produce.
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
 mod common;
 
@@ -13,16 +17,7 @@ fn repo() -> PathBuf {
 }
 
 fn skip(name: &str, why: &str) {
-    if std::env::var("SECURE_IVR_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!("{name}: SECURE_IVR_REQUIRE_SERVICES=1 but {why}");
-    }
-    eprintln!("SKIP {name}: {why}");
-    if let Ok(log) = std::env::var("SECURE_IVR_SKIP_LOG") {
-        use std::io::Write as _;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
-            let _ = writeln!(f, "SKIP secure-ivr-cli {name}: {why}");
-        }
-    }
+    test_support::skip::missing_service(&format!("secure-ivr-cli {name}"), why);
 }
 
 fn oracle_round_trip(name: &str, program: &Path, script: &Path) {

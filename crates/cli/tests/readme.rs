@@ -14,6 +14,10 @@
 //! - moto's GetKeyPolicy returns a stack-created key policy as a JSON object, not the string the
 //!   real API returns, so `check` may find the key policy unreadable: the decrypt row is then a
 //!   warning, which this test accepts; it asserts that row is never a pass without the policy.
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
 mod common;
 

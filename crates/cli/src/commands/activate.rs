@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::commands::Outcome;
 use crate::error::{CliError, Exit, Result};
+use crate::key_status::KeyStatus;
 use crate::output::{emit, progress};
 use crate::stack::StackArgs;
 use crate::{Ctx, connect, keymat, store};
@@ -15,41 +16,41 @@ use crate::{Ctx, connect, keymat, store};
 /// Run after pasting the public key `keygen` printed into Connect (Security keys > Add key). The
 /// key stays under the KMS key the pending parameter has; a different --kms-key-id is refused.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The key ID Connect shows for the added key.
     #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// The fingerprint `keygen` printed.
     #[arg(long, value_name = "HEX")]
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Also check that this Connect instance (ID or ARN) holds the same public key under that ID.
     #[arg(long, value_name = "ID")]
-    pub instance_id: Option<String>,
+    pub(crate) instance_id: Option<String>,
     /// KMS key for the activated parameter; default (and only choice) the pending parameter's key.
     /// Read from --stack only when SSM reports no key for the pending parameter.
     #[arg(long, value_name = "KEY")]
-    pub kms_key_id: Option<String>,
+    pub(crate) kms_key_id: Option<String>,
     #[command(flatten)]
-    pub stack: StackArgs,
+    pub(crate) stack: StackArgs,
 }
 
 /// The result.
 #[derive(Debug, Serialize)]
-pub struct Activated {
+pub(crate) struct Activated {
     /// Key ID.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Fingerprint.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// New parameter.
-    pub parameter: String,
+    pub(crate) parameter: String,
     /// Its version.
-    pub parameter_version: i64,
+    pub(crate) parameter_version: i64,
     /// KMS key of the activated parameter (the pending parameter's).
-    pub kms_key_id: String,
+    pub(crate) kms_key_id: String,
     /// The removed pending parameter.
-    pub removed_pending: String,
+    pub(crate) removed_pending: String,
     /// Whether Connect's copy was compared.
-    pub verified_with_connect: bool,
+    pub(crate) verified_with_connect: bool,
 }
 
 impl std::fmt::Display for Activated {
@@ -66,7 +67,7 @@ impl std::fmt::Display for Activated {
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
     let ssm = aws.ssm();
     let fingerprint = args.fingerprint.to_ascii_lowercase();
@@ -82,10 +83,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let fetched = store::get_private(&ssm, &pending, &aws.region()).await.map_err(|e| {
         e.with_hint("no pending key with that fingerprint; `secure-ivr list` shows pending keys and their fingerprints")
     })?;
-    let facts = keymat::private_facts(&fetched.pem)?;
-    if facts.fingerprint != fingerprint {
+    let stored = keymat::stored_key(&fetched.pem)?;
+    if stored.fingerprint().as_str() != fingerprint {
         return Err(CliError::input(
-            format!("the key stored at {pending} has fingerprint {}, not {fingerprint}", facts.fingerprint),
+            format!("the key stored at {pending} has fingerprint {}, not {fingerprint}", stored.fingerprint()),
             "the parameter was altered; generate a new key with `secure-ivr keygen`",
         ));
     }
@@ -110,7 +111,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     };
 
     let mut tags: BTreeMap<String, String> = store::tags(&ssm, &pending).await?;
-    tags.insert(store::TAG_STATUS.into(), "active".into());
+    tags.insert(store::TAG_STATUS.into(), KeyStatus::Active.as_str().into());
     progress(format!("storing {target} under KMS key {} ({}) ...", kms.key_id, kms.source));
     let version = store::put_new(
         &ssm,

@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::commands::Outcome;
 use crate::commands::list::{self, parse_time};
 use crate::error::Result;
+use crate::key_status::KeyStatus;
 use crate::output::emit;
 use crate::{Ctx, files, keymat, store};
 
@@ -20,33 +21,33 @@ use crate::{Ctx, files, keymat, store};
 /// key and kms:Decrypt it through SSM, each key's KMS key is compared with the function's, and the
 /// key-access alerts are checked for a logging CloudTrail trail. Exit 9 when any check fails.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Connect instance whose associations to verify.
     #[arg(long, value_name = "ID")]
-    pub instance_id: Option<String>,
+    pub(crate) instance_id: Option<String>,
     /// Certificate the flow uses (repeatable): must be valid and match an active key.
     #[arg(long = "certificate", value_name = "FILE")]
-    pub certificates: Vec<PathBuf>,
+    pub(crate) certificates: Vec<PathBuf>,
     /// Warn about certificates expiring within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
-    pub warn_days: u32,
+    pub(crate) warn_days: u32,
     #[command(flatten)]
-    pub stack: crate::stack::StackArgs,
+    pub(crate) stack: crate::stack::StackArgs,
     /// The function's execution role, instead of reading it from the stack.
     #[arg(long, value_name = "ARN")]
-    pub function_role: Option<String>,
+    pub(crate) function_role: Option<String>,
     /// With --function-role: the function (its ARN is the lambda:SourceFunctionArn of its calls).
     #[arg(long, value_name = "ARN", requires = "function_role")]
-    pub function_arn: Option<String>,
+    pub(crate) function_arn: Option<String>,
     /// With --function-role: the KMS key the function may decrypt with (ID, ARN or alias).
     #[arg(long, value_name = "KEY", requires = "function_role")]
-    pub kms_key_id: Option<String>,
+    pub(crate) kms_key_id: Option<String>,
 }
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
+pub(crate) enum CheckStatus {
     /// Fine.
     Ok,
     /// Needs attention; does not change the exit code.
@@ -55,49 +56,50 @@ pub enum CheckStatus {
     Fail,
 }
 
-impl CheckStatus {
-    fn label(self) -> &'static str {
-        match self {
+/// The text report's column: `OK`, `WARN`, `FAIL` (JSON has the lowercase serde names).
+impl std::fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
             Self::Ok => "OK",
             Self::Warn => "WARN",
             Self::Fail => "FAIL",
-        }
+        })
     }
 }
 
 /// One check.
 #[derive(Debug, Serialize)]
-pub struct Item {
+pub(crate) struct Item {
     /// What was checked.
-    pub check: String,
+    pub(crate) check: String,
     /// `ok`, `warn` or `fail`.
-    pub status: CheckStatus,
+    pub(crate) status: CheckStatus,
     /// Detail or next step.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// All checks.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Checks in order.
-    pub checks: Vec<Item>,
+    pub(crate) checks: Vec<Item>,
     /// Number failed.
-    pub failed: usize,
+    pub(crate) failed: usize,
     /// Number of warnings.
-    pub warnings: usize,
+    pub(crate) warnings: usize,
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for c in &self.checks {
-            writeln!(f, "{:<4}  {}: {}", c.status.label(), c.check, c.detail)?;
+            writeln!(f, "{:<4}  {}: {}", c.status, c.check, c.detail)?;
         }
         writeln!(f, "{} failed, {} warnings, {} checks", self.failed, self.warnings, self.checks.len())
     }
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
     let mut items = Vec::new();
     let mut add = |check: String, status: CheckStatus, detail: String| items.push(Item { check, status, detail });
@@ -120,10 +122,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let mut active_fingerprints = Vec::new();
     let mut active = Vec::new();
     for s in &stored {
-        let status = s.tag(store::TAG_STATUS).unwrap_or(if s.key_id.is_some() { "active" } else { "pending" });
+        let status = KeyStatus::of_stored(s.tag(store::TAG_STATUS), s.key_id.is_some());
         let label = s.key_id.clone().unwrap_or_else(|| s.name.clone());
         match status {
-            "pending" => {
+            KeyStatus::Pending => {
                 add(
                     format!("key {label}"),
                     CheckStatus::Warn,
@@ -131,7 +133,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                 );
                 continue;
             }
-            "retired" => {
+            KeyStatus::Retired => {
                 let over = s.tag(store::TAG_RETIRE_AFTER).and_then(parse_time).is_some_and(|t| t < now);
                 if over {
                     add(
@@ -145,10 +147,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             _ => {}
         }
         active.push(function::ActiveKey { label: label.clone(), parameter: s.name.clone() });
-        match store::get_private(&ssm, &s.name, &aws.region()).await {
+        match store::read_private(&ssm, &s.name).await {
             // The stack's key policy lets only the function decrypt active keys, so an operator
             // being refused is the expected case there; the function's view below says more.
-            Err(e) if operator_denied(&e) => {
+            Err(keystore::KeyStoreError::AccessDenied { .. }) => {
                 add(
                     format!("key {label} readable"),
                     CheckStatus::Warn,
@@ -160,20 +162,26 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                     active_fingerprints.push(fp.to_owned());
                 }
             }
-            Err(e) => add(format!("key {label} readable"), CheckStatus::Fail, e.message),
-            Ok(fetched) => match keymat::private_facts(&fetched.pem) {
-                Err(e) => match keymat::private_key_bits(&fetched.pem) {
-                    Some(bits) if bits < keystore::MIN_RSA_BITS => {
-                        add(format!("key {label} size"), CheckStatus::Fail, keymat::too_small(bits));
-                    }
-                    _ => add(
+            Err(e) => add(
+                format!("key {label} readable"),
+                CheckStatus::Fail,
+                store::read_error(&e, &s.name, &aws.region()).message,
+            ),
+            Ok(fetched) => match keystore::StoredKey::from_pem(&fetched.pem) {
+                Err(keystore::KeyError::TooSmall(small)) => {
+                    add(format!("key {label} size"), CheckStatus::Fail, small.to_string());
+                }
+                Err(e) => {
+                    let e = keymat::key_error(e);
+                    add(
                         format!("key {label} well-formed"),
                         CheckStatus::Fail,
                         format!("{} ({})", e.message, e.hint.unwrap_or_default()),
-                    ),
-                },
-                Ok(facts) => {
-                    if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != facts.fingerprint) {
+                    );
+                }
+                Ok(key) => {
+                    let fingerprint = key.fingerprint().to_string();
+                    if s.tag(store::TAG_FINGERPRINT).is_some_and(|t| t != fingerprint) {
                         add(
                             format!("key {label} fingerprint"),
                             CheckStatus::Fail,
@@ -183,10 +191,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                         add(
                             format!("key {label} readable"),
                             CheckStatus::Ok,
-                            format!("RSA-{} {}", facts.bits, short(&facts.fingerprint)),
+                            format!("RSA-{} {}", key.bits(), short(&fingerprint)),
                         );
                     }
-                    active_fingerprints.push(facts.fingerprint);
+                    active_fingerprints.push(fingerprint);
                 }
             },
         }
@@ -241,7 +249,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             }
         }
         for s in &stored {
-            let active = s.tag(store::TAG_STATUS).unwrap_or("active") == "active";
+            let active = s.tag(store::TAG_STATUS).map_or(KeyStatus::Active, KeyStatus::from_tag) == KeyStatus::Active;
             if let (Some(id), true) = (&s.key_id, active)
                 && !assoc.iter().any(|k| &k.key_id == id)
             {
@@ -283,36 +291,6 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     if failed > 0 { Ok(Outcome::Findings) } else { Ok(Outcome::Done) }
 }
 
-/// Whether reading a key failed because IAM or KMS refused the operator (the SDK error code, as
-/// [`crate::error::aws`] words it), rather than the key being missing or the call failing.
-fn operator_denied(e: &crate::error::CliError) -> bool {
-    e.exit == crate::error::Exit::Aws
-        && ["AccessDeniedException", "AccessDenied"]
-            .iter()
-            .any(|code| e.message.contains(&format!(" failed: {code}: ")))
-}
-
 fn short(fp: &str) -> String {
     fp.chars().take(16).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::{CliError, Exit};
-
-    #[test]
-    fn an_operator_refused_is_told_apart_from_other_failures() {
-        let denied = |code: &str| {
-            CliError::new(Exit::Aws, format!("reading /k/a from SSM failed: {code}: User: x is not authorized"), "h")
-        };
-        assert!(operator_denied(&denied("AccessDeniedException")));
-        assert!(!operator_denied(&denied("ThrottlingException")));
-        assert!(!operator_denied(&CliError::new(Exit::NotFound, "no private key at /k/a", "h")));
-        assert!(!operator_denied(&CliError::new(
-            Exit::Aws,
-            "reading /k/AccessDeniedException failed: InternalServerError: x",
-            "h"
-        )));
-    }
 }

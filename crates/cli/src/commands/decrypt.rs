@@ -10,49 +10,49 @@ use zeroize::Zeroizing;
 use crate::commands::Outcome;
 use crate::error::{self, CliError, Exit, Result};
 use crate::output::{emit, progress};
-use crate::{Ctx, files, store};
+use crate::{Ctx, files, keymat, store};
 
 /// Decrypt a ciphertext (raw or base64) with the private key from SSM (found by the key ID in the
 /// message) or --private-key. Prints the masked, validated fields the Lambda would return for the
 /// value unless --reveal.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Ciphertext file, or - for stdin.
     #[arg(default_value = "-", value_name = "FILE|-")]
-    pub input: String,
+    pub(crate) input: String,
     /// What the value is, as a flow's `<Name>Type` declares it: card, expiry, cvv or digits.
     #[arg(long = "type", default_value = "card", value_parser = parse_type, value_name = "TYPE")]
-    pub value_type: ValueType,
+    pub(crate) value_type: ValueType,
     /// Private key PEM file instead of SSM.
     #[arg(long, value_name = "FILE")]
-    pub private_key: Option<PathBuf>,
+    pub(crate) private_key: Option<PathBuf>,
     /// Print the plaintext itself (a warning goes to stderr).
     #[arg(long)]
-    pub reveal: bool,
+    pub(crate) reveal: bool,
     /// Write the raw plaintext bytes to this new file (mode 0600).
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// The result. `plaintext` is present only under --reveal.
 #[derive(Serialize)]
-pub struct Decryption {
+pub(crate) struct Decryption {
     /// Key ID the message named.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Where the private key came from.
-    pub key_source: String,
+    pub(crate) key_source: String,
     /// Suite, hex.
-    pub suite: String,
+    pub(crate) suite: String,
     /// The Lambda's response fields for the value (`Status`, `Type`, `Length`, `Valid`, `Masked`,
     /// `Last4` for cards, then the type's own).
     #[serde(flatten)]
-    pub fields: Fields,
+    pub(crate) fields: Fields,
     /// The plaintext (only with --reveal).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reveal")]
-    pub plaintext: Option<Zeroizing<String>>,
+    pub(crate) plaintext: Option<Zeroizing<String>>,
     /// File written.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
 }
 
 impl std::fmt::Display for Decryption {
@@ -72,7 +72,7 @@ impl std::fmt::Display for Decryption {
 }
 
 /// Response fields in the Lambda's order; serialised as a map.
-pub struct Fields(Vec<(&'static str, String)>);
+pub(crate) struct Fields(Vec<(&'static str, String)>);
 
 impl Serialize for Fields {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -96,26 +96,23 @@ fn reveal<S: serde::Serializer>(p: &Option<Zeroizing<String>>, s: S) -> std::res
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     if let Some(out) = &args.out {
         files::ensure_absent(out)?;
     }
     let input = files::read_input(&args.input)?;
     let provider = esdk_message::provider::default_provider();
-    let info = esdk_message::inspect(provider, &input, esdk_message::DEFAULT_MAX_ENCRYPTED_DATA_KEYS)
-        .map_err(|e| error::esdk("the input is not a valid ciphertext", e))?;
-    let key_ids: Vec<String> = info
-        .encrypted_data_keys
-        .iter()
-        .filter(|k| k.provider_id == esdk_message::keyring::CONNECT_NAMESPACE)
-        .map(|k| k.key_name.clone())
-        .collect();
-    let Some(key_id) = key_ids.first().cloned() else {
-        return Err(CliError::input(
+    // The Connect policy and the key ID, from the header alone (as the Lambda reads them).
+    let key_id = esdk_message::connect_key_id_of_input(&input).map_err(|e| match e {
+        esdk_message::Error::WrongKeyProvider => CliError::input(
             "the message has no data key for provider AmazonConnect",
             "this was not encrypted by Connect's Store customer input block; `secure-ivr inspect` shows its keys",
-        ));
-    };
+        ),
+        esdk_message::Error::SuiteNotAllowed(_)
+        | esdk_message::Error::TooManyEncryptedDataKeys { .. }
+        | esdk_message::Error::KeyIdNotUtf8 => error::esdk("the message is not one Connect encrypts", e),
+        e => error::esdk("the input is not a valid ciphertext", e),
+    })?;
 
     let (pem, source) = match &args.private_key {
         Some(path) => (files::read_pem(path)?, format!("file {}", path.display())),
@@ -129,8 +126,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             (fetched.pem, format!("ssm {name} version {}", fetched.version))
         }
     };
-    let keyring = esdk_message::keyring::RawRsaKeyring::connect_private(provider, &key_id, &pem)
-        .map_err(|e| error::esdk("the private key is unusable", e))?;
+    let keyring = keymat::stored_key(&pem)?.connect_keyring(provider, &key_id).map_err(keymat::key_error)?;
     drop(pem);
     let decrypted = esdk_message::decrypt(provider, &[&keyring], &input, &esdk_message::DecryptOptions::connect())
         .map_err(|e| error::esdk("decryption failed", e))?;

@@ -16,35 +16,35 @@ use crate::{Ctx, files, keymat, store};
 /// demos and load tests. Prints base64, as Connect stores it in the contact attribute.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("recipient").required(true).args(["certificate", "public_key"])))]
-pub struct Args {
+pub(crate) struct Args {
     /// Certificate PEM from `keygen` (must be within its validity window).
     #[arg(long, value_name = "FILE")]
-    pub certificate: Option<PathBuf>,
+    pub(crate) certificate: Option<PathBuf>,
     /// Public key PEM instead of a certificate.
     #[arg(long, value_name = "FILE")]
-    pub public_key: Option<PathBuf>,
+    pub(crate) public_key: Option<PathBuf>,
     /// The Connect key ID the message names.
     #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Plaintext on the command line (visible in shell history); default stdin.
     #[arg(long, value_name = "TEXT")]
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
     /// Write the raw message bytes to this file instead of base64 to stdout.
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// The result.
 #[derive(Debug, Serialize)]
-pub struct Encrypted {
+pub(crate) struct Encrypted {
     /// Key ID.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Message length in bytes.
-    pub bytes: usize,
+    pub(crate) bytes: usize,
     /// Base64 message, unless written to a file.
-    pub ciphertext: Option<String>,
+    pub(crate) ciphertext: Option<String>,
     /// File written.
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
 }
 
 impl std::fmt::Display for Encrypted {
@@ -58,7 +58,7 @@ impl std::fmt::Display for Encrypted {
 }
 
 /// Runs the command.
-pub fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     store::check_key_id(&args.key_id)?;
     let pem = match (&args.certificate, &args.public_key) {
         (Some(cert), _) => {

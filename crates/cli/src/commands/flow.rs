@@ -10,7 +10,7 @@ use crate::output::{emit, progress};
 use crate::{Ctx, files, keymat, store};
 
 /// Placeholders a flow template may use.
-pub const PLACEHOLDERS: [&str; 3] = ["{{KEY_ID}}", "{{CERTIFICATE}}", "{{LAMBDA_ARN}}"];
+pub(crate) const PLACEHOLDERS: [&str; 3] = ["{{KEY_ID}}", "{{CERTIFICATE}}", "{{LAMBDA_ARN}}"];
 
 /// Render a contact flow template with the key ID, certificate and Lambda ARN filled in.
 ///
@@ -18,33 +18,33 @@ pub const PLACEHOLDERS: [&str; 3] = ["{{KEY_ID}}", "{{CERTIFICATE}}", "{{LAMBDA_
 /// {{LAMBDA_ARN}} stand inside JSON strings. Values are JSON-escaped (the certificate's newlines
 /// become \n) and the result must parse as JSON. Any other {{NAME}} is an error.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Flow template file (JSON with placeholders).
     #[arg(long, value_name = "FILE")]
-    pub template: PathBuf,
+    pub(crate) template: PathBuf,
     /// Connect key ID for the Store customer input block.
     #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Certificate PEM for that key (must be valid now).
     #[arg(long, value_name = "FILE")]
-    pub certificate: PathBuf,
+    pub(crate) certificate: PathBuf,
     /// ARN of the decrypting Lambda function.
     #[arg(long, value_name = "ARN")]
-    pub lambda_arn: String,
+    pub(crate) lambda_arn: String,
     /// Write the flow to this new file instead of stdout.
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// The rendered flow (stdout) or where it went.
 #[derive(Debug, Serialize)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The flow JSON, unless written to a file.
-    pub flow: Option<serde_json::Value>,
+    pub(crate) flow: Option<serde_json::Value>,
     /// File written.
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
     /// Placeholders replaced, with counts.
-    pub replaced: Vec<(String, usize)>,
+    pub(crate) replaced: Vec<(String, usize)>,
 }
 
 impl std::fmt::Display for Rendered {
@@ -58,7 +58,7 @@ impl std::fmt::Display for Rendered {
 }
 
 /// Replaces the placeholders; values are JSON-string-escaped.
-pub fn render(
+pub(crate) fn render(
     template: &str,
     key_id: &str,
     certificate: &str,
@@ -104,7 +104,7 @@ fn check_lambda_arn(arn: &str) -> Result<()> {
 }
 
 /// Runs the command.
-pub fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     store::check_key_id(&args.key_id)?;
     check_lambda_arn(&args.lambda_arn)?;
     let cert = files::read_pem(&args.certificate)?;

@@ -1,6 +1,7 @@
 //! `secure-ivr keygen`.
 
-use crate::commands::{Destination, KeyOptions, Outcome, create_key, preflight_names, preflight_outputs};
+use crate::commands::Outcome;
+use crate::commands::new_key::{Destination, KeyOptions, create_key, preflight_names, preflight_outputs};
 use crate::error::{CliError, Result};
 use crate::output::emit;
 use crate::{Ctx, connect, store};
@@ -14,19 +15,19 @@ use crate::{Ctx, connect, store};
 /// KeyParametersKmsKeyArn of --stack) unless --kms-key-id names one. With --no-store nothing
 /// touches AWS (give --private-key-out).
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Connect instance ID or instance ARN to associate the new key with.
     #[arg(long, value_name = "ID", conflicts_with = "no_store")]
-    pub instance_id: Option<String>,
+    pub(crate) instance_id: Option<String>,
     /// Do not store the private key in SSM (offline use; requires --private-key-out).
     #[arg(long, requires = "private_key_out")]
-    pub no_store: bool,
+    pub(crate) no_store: bool,
     #[command(flatten)]
-    pub key: KeyOptions,
+    pub(crate) key: KeyOptions,
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     if args.no_store && args.key.private_key_out.is_none() {
         return Err(CliError::input("--no-store would lose the private key", "add --private-key-out FILE"));
     }

@@ -7,6 +7,7 @@ use crate::aws::Aws;
 use crate::commands::Outcome;
 use crate::connect::Associated;
 use crate::error::Result;
+use crate::key_status::KeyStatus;
 use crate::output::emit;
 use crate::store::{self, Stored};
 use crate::{Ctx, connect};
@@ -16,49 +17,49 @@ use crate::{Ctx, connect};
 /// Flags a Connect key with no private key in SSM (every call with it fails), a private key with no
 /// Connect association, and certificates expiring soon.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Connect instance (ID or ARN) to join with (ListSecurityKeys).
     #[arg(long, value_name = "ID")]
-    pub instance_id: Option<String>,
+    pub(crate) instance_id: Option<String>,
     /// Flag certificates expiring within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
-    pub warn_days: u32,
+    pub(crate) warn_days: u32,
 }
 
 /// One row.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     /// Connect key ID (None for pending keys).
-    pub key_id: Option<String>,
+    pub(crate) key_id: Option<String>,
     /// `active`, `pending`, `retired`, or `connect-only`.
-    pub status: String,
+    pub(crate) status: KeyStatus,
     /// Public key fingerprint.
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
     /// When the parameter was last written or the Connect association made.
-    pub created: Option<String>,
+    pub(crate) created: Option<String>,
     /// Certificate expiry from the parameter's tag.
-    pub certificate_not_after: Option<String>,
+    pub(crate) certificate_not_after: Option<String>,
     /// Parameter name.
-    pub parameter: Option<String>,
+    pub(crate) parameter: Option<String>,
     /// Parameter version.
-    pub parameter_version: Option<i64>,
+    pub(crate) parameter_version: Option<i64>,
     /// Whether Connect holds the key (None: no --instance-id given).
-    pub in_connect: Option<bool>,
+    pub(crate) in_connect: Option<bool>,
     /// Problems with this key.
-    pub flags: Vec<String>,
+    pub(crate) flags: Vec<String>,
 }
 
 /// The listing.
 #[derive(Debug, Serialize)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// Prefix listed.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// Region.
-    pub region: String,
+    pub(crate) region: String,
     /// Instance joined, if any.
-    pub instance_id: Option<String>,
+    pub(crate) instance_id: Option<String>,
     /// Rows.
-    pub keys: Vec<Row>,
+    pub(crate) keys: Vec<Row>,
 }
 
 impl std::fmt::Display for Listing {
@@ -98,7 +99,7 @@ impl std::fmt::Display for Listing {
 }
 
 /// Builds the joined listing (also used by `check`, `rotate` and `retire`).
-pub async fn build(
+pub(crate) async fn build(
     aws: &Aws,
     instance_id: Option<&str>,
     warn_days: u32,
@@ -113,13 +114,12 @@ pub async fn build(
     let now = OffsetDateTime::now_utc();
     let mut rows = Vec::new();
     for s in &stored {
-        let status =
-            s.tag(store::TAG_STATUS).unwrap_or(if s.key_id.is_some() { "active" } else { "pending" }).to_owned();
+        let status = KeyStatus::of_stored(s.tag(store::TAG_STATUS), s.key_id.is_some());
         let fingerprint = s.tag(store::TAG_FINGERPRINT).map(str::to_owned);
         let mut flags = Vec::new();
         let in_connect =
             associated.as_ref().map(|a| s.key_id.as_ref().is_some_and(|id| a.iter().any(|k| &k.key_id == id)));
-        if let (Some(false), "active") = (in_connect, status.as_str()) {
+        if in_connect == Some(false) && status == KeyStatus::Active {
             flags.push("private key has no Connect association".into());
         }
         if let Some(a) = &associated
@@ -129,7 +129,7 @@ pub async fn build(
         {
             flags.push("Connect holds a different public key under this ID".into());
         }
-        if status != "retired"
+        if status != KeyStatus::Retired
             && let Some(exp) = s.tag(store::TAG_CERT_NOT_AFTER).and_then(parse_time)
         {
             if exp < now {
@@ -138,7 +138,7 @@ pub async fn build(
                 flags.push(format!("certificate expires within {warn_days} days"));
             }
         }
-        if status == "retired"
+        if status == KeyStatus::Retired
             && let Some(after) = s.tag(store::TAG_RETIRE_AFTER).and_then(parse_time)
             && after < now
         {
@@ -161,7 +161,7 @@ pub async fn build(
             if !stored.iter().any(|s| s.key_id.as_ref() == Some(&k.key_id)) {
                 rows.push(Row {
                     key_id: Some(k.key_id.clone()),
-                    status: "connect-only".into(),
+                    status: KeyStatus::ConnectOnly,
                     fingerprint: k.fingerprint.clone(),
                     created: k.created.clone(),
                     certificate_not_after: None,
@@ -183,12 +183,12 @@ pub async fn build(
 }
 
 /// Parses an RFC 3339 tag value.
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
     let (listing, _, _) = build(&aws, args.instance_id.as_deref(), args.warn_days).await?;
     emit(ctx.output, &listing)?;

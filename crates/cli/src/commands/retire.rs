@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::commands::Outcome;
 use crate::error::{CliError, Exit, Result};
+use crate::key_status::KeyStatus;
 use crate::output::{emit, progress, rfc3339};
 use crate::{Ctx, connect, store};
 
@@ -16,35 +17,35 @@ use crate::{Ctx, connect, store};
 /// date after which it may go) so contacts encrypted just before can still be decrypted; --delete
 /// removes it now. Refuses to retire the instance's last key without --force.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Connect instance ID or instance ARN.
     #[arg(long, value_name = "ID")]
-    pub instance_id: String,
+    pub(crate) instance_id: String,
     /// The key ID to retire.
     #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Delete the private key now instead of keeping it for the grace period.
     #[arg(long)]
-    pub delete: bool,
+    pub(crate) delete: bool,
     /// Days to keep a retired private key.
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
-    pub grace_days: u32,
+    pub(crate) grace_days: u32,
     /// Retire even if it is the instance's last key (all encrypted input will fail until a new key is live).
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// The result.
 #[derive(Debug, Serialize)]
-pub struct Retired {
+pub(crate) struct Retired {
     /// Key ID.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Whether Connect held it and it was disassociated.
-    pub disassociated: bool,
+    pub(crate) disassociated: bool,
     /// `deleted`, `kept until <time>`, or `not found`.
-    pub private_key: String,
+    pub(crate) private_key: String,
     /// Keys still live in Connect.
-    pub remaining_key_ids: Vec<String>,
+    pub(crate) remaining_key_ids: Vec<String>,
 }
 
 impl std::fmt::Display for Retired {
@@ -61,7 +62,7 @@ impl std::fmt::Display for Retired {
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, mut args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, mut args: Args) -> Result<Outcome> {
     let aws = ctx.aws.load().await?;
     args.instance_id = connect::instance_id(&args.instance_id, &aws.region())?;
     let name = store::name_for_key(&aws.prefix, &args.key_id)?;
@@ -118,7 +119,7 @@ pub async fn run(ctx: &Ctx, mut args: Args) -> Result<Outcome> {
             let until = OffsetDateTime::now_utc() + Duration::days(i64::from(args.grace_days));
             store::label(&ssm, &name, fetched_version, store::RETIRED_LABEL).await?;
             let mut tags = BTreeMap::new();
-            tags.insert(store::TAG_STATUS.to_owned(), "retired".to_owned());
+            tags.insert(store::TAG_STATUS.to_owned(), KeyStatus::Retired.as_str().to_owned());
             tags.insert(store::TAG_RETIRE_AFTER.to_owned(), rfc3339(until));
             store::add_tags(&ssm, &name, &tags).await?;
             format!("kept until {} (then: secure-ivr retire --delete ...)", rfc3339(until))

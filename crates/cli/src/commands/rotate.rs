@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::commands::{CreatedKey, Destination, KeyOptions, Outcome, create_key, preflight_names, preflight_outputs};
+use crate::commands::Outcome;
+use crate::commands::new_key::{CreatedKey, Destination, KeyOptions, create_key, preflight_names, preflight_outputs};
 use crate::error::Result;
 use crate::output::emit;
 use crate::{Ctx, connect, store};
@@ -12,23 +13,23 @@ use crate::{Ctx, connect, store};
 /// Afterwards update the flow's Store customer input block to the new key ID and certificate,
 /// publish it, let in-flight contacts finish, then `secure-ivr retire` the old key.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Connect instance ID or instance ARN.
     #[arg(long, value_name = "ID")]
-    pub instance_id: String,
+    pub(crate) instance_id: String,
     #[command(flatten)]
-    pub key: KeyOptions,
+    pub(crate) key: KeyOptions,
 }
 
 /// The result.
 #[derive(Debug, Serialize)]
-pub struct Rotated {
+pub(crate) struct Rotated {
     /// The new key.
-    pub new_key: CreatedKey,
+    pub(crate) new_key: CreatedKey,
     /// Keys that stay live until retired.
-    pub previous_key_ids: Vec<String>,
+    pub(crate) previous_key_ids: Vec<String>,
     /// What to do next.
-    pub next_steps: Vec<String>,
+    pub(crate) next_steps: Vec<String>,
 }
 
 impl std::fmt::Display for Rotated {
@@ -48,7 +49,7 @@ impl std::fmt::Display for Rotated {
 }
 
 /// Runs the command.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     preflight_outputs(&args.key)?;
     let aws = ctx.aws.load().await?;
     let instance = connect::instance_id(&args.instance_id, &aws.region())?;

@@ -27,63 +27,63 @@ use super::{Request, Response, serve};
 
 /// An Allow statement.
 #[derive(Debug, Clone)]
-pub struct Grant {
-    pub action: String,
+pub(crate) struct Grant {
+    pub(crate) action: String,
     /// Exact ARN, or a prefix ending in `*`.
-    pub resource: String,
+    pub(crate) resource: String,
     /// Context keys that must be present with a matching value (exact, or a prefix ending in `*`).
-    pub context: Vec<(String, String)>,
+    pub(crate) context: Vec<(String, String)>,
     /// When set, the statement lives in the resource (key) policy: it applies only when the
     /// request's `ResourcePolicy` contains this text, and is reported as `SourcePolicyType=resource`.
-    pub in_resource_policy: Option<String>,
+    pub(crate) in_resource_policy: Option<String>,
 }
 
 /// A Deny statement that applies unless every `unless` context key matches (the template's
 /// `ArnNotLike lambda:SourceFunctionArn` deny; a missing key makes the Deny apply, as in IAM).
 #[derive(Debug, Clone)]
-pub struct Deny {
-    pub action: String,
-    pub resource: String,
-    pub unless: Vec<(String, String)>,
+pub(crate) struct Deny {
+    pub(crate) action: String,
+    pub(crate) resource: String,
+    pub(crate) unless: Vec<(String, String)>,
 }
 
 /// The fake's configuration.
 #[derive(Debug, Clone, Default)]
-pub struct IamConfig {
+pub(crate) struct IamConfig {
     /// The one role that exists; any other `PolicySourceArn` is `NoSuchEntity`.
-    pub role_arn: String,
-    pub grants: Vec<Grant>,
-    pub denies: Vec<Deny>,
+    pub(crate) role_arn: String,
+    pub(crate) grants: Vec<Grant>,
+    pub(crate) denies: Vec<Deny>,
     /// Answer every call with this error: (HTTP status, code, message).
-    pub fail: Option<(u16, String, String)>,
+    pub(crate) fail: Option<(u16, String, String)>,
     /// Results per page (IAM may return fewer than MaxItems); 0 means 100.
-    pub page_size: usize,
+    pub(crate) page_size: usize,
     /// Refuse `ResourcePolicy` with `InvalidInput`, as the reference says IAM may for roles.
-    pub reject_resource_policy: bool,
+    pub(crate) reject_resource_policy: bool,
 }
 
 /// One context entry as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenContext {
-    pub name: String,
-    pub values: Vec<String>,
-    pub kind: String,
+pub(crate) struct SeenContext {
+    pub(crate) name: String,
+    pub(crate) values: Vec<String>,
+    pub(crate) kind: String,
 }
 
 /// One request as received (after validation).
 #[derive(Debug, Clone)]
-pub struct Seen {
-    pub policy_source_arn: String,
-    pub action_names: Vec<String>,
-    pub resource_arns: Vec<String>,
-    pub context: Vec<SeenContext>,
-    pub resource_policy: Option<String>,
-    pub caller_arn: Option<String>,
-    pub marker: Option<String>,
+pub(crate) struct Seen {
+    pub(crate) policy_source_arn: String,
+    pub(crate) action_names: Vec<String>,
+    pub(crate) resource_arns: Vec<String>,
+    pub(crate) context: Vec<SeenContext>,
+    pub(crate) resource_policy: Option<String>,
+    pub(crate) caller_arn: Option<String>,
+    pub(crate) marker: Option<String>,
 }
 
 impl Seen {
-    pub fn context_value(&self, name: &str) -> Option<&str> {
+    pub(crate) fn context_value(&self, name: &str) -> Option<&str> {
         self.context.iter().find(|c| c.name == name).and_then(|c| c.values.first()).map(String::as_str)
     }
 }
@@ -105,7 +105,7 @@ const CONTEXT_TYPES: [&str; 12] = [
 ];
 
 /// Starts the fake on 127.0.0.1; returns its URL and the requests it accepted.
-pub fn fake_iam(config: IamConfig) -> (String, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) fn fake_iam(config: IamConfig) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     let url = serve(move |req| handle(&config, &log, req));
@@ -329,7 +329,7 @@ fn esc(s: &str) -> String {
 }
 
 /// `application/x-www-form-urlencoded` into pairs.
-pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
     String::from_utf8_lossy(body)
         .split('&')
         .filter(|p| !p.is_empty())
@@ -368,7 +368,7 @@ fn decode(s: &str) -> String {
 /// `cloudformation/secure-ivr.yaml` (its `ReadKeysUnderThePath`, `ReadKeysOnlyFromInsideTheFunction`
 /// and the key policy's `OnlyTheFunctionDecryptsActiveKeysThroughSsm`). With `policy_marker`, the
 /// Decrypt grant counts only when the request carries a key policy containing that text.
-pub fn template_grants(
+pub(crate) fn template_grants(
     region: &str,
     account: &str,
     prefix: &str,

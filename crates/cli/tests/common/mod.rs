@@ -1,7 +1,11 @@
 //! Helpers shared by the CLI tests: run the real binary, find moto, serve wire-level fakes.
 #![allow(dead_code, missing_docs)]
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, as clippy.toml allows in #[test] functions"
+)]
 
-pub mod iam;
+pub(crate) mod iam;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -10,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 /// The binary under test, with a clean AWS environment (no IMDS, no real profile, no real endpoint).
-pub fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_secure-ivr"));
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k == "SECURE_IVR_PREFIX" {
@@ -24,14 +28,14 @@ pub fn bin() -> Command {
 }
 
 /// Same, with static test credentials.
-pub fn bin_with_creds() -> Command {
+pub(crate) fn bin_with_creds() -> Command {
     let mut c = bin();
     c.env("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST").env("AWS_SECRET_ACCESS_KEY", "test-secret");
     c
 }
 
 /// Runs with optional stdin.
-pub fn run(mut c: Command, stdin: Option<&[u8]>) -> Output {
+pub(crate) fn run(mut c: Command, stdin: Option<&[u8]>) -> Output {
     c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn secure-ivr");
     if let Some(mut pipe) = child.stdin.take()
@@ -43,66 +47,51 @@ pub fn run(mut c: Command, stdin: Option<&[u8]>) -> Output {
 }
 
 /// stdout as text.
-pub fn out(o: &Output) -> String {
+pub(crate) fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// stderr as text.
-pub fn err(o: &Output) -> String {
+pub(crate) fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Asserts an exit code, showing stderr on failure.
 #[track_caller]
-pub fn assert_code(o: &Output, code: i32) {
+pub(crate) fn assert_code(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "stdout:\n{}\nstderr:\n{}", out(o), err(o));
 }
 
-/// The moto endpoint, or None after logging a skip (and failing when services are required).
-pub fn moto(name: &str) -> Option<String> {
-    match std::env::var("SECURE_IVR_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            if std::env::var("SECURE_IVR_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!("{name}: SECURE_IVR_REQUIRE_SERVICES=1 but SECURE_IVR_MOTO_ENDPOINT is not set");
-            }
-            eprintln!("SKIP {name}: no moto endpoint");
-            if let Ok(log) = std::env::var("SECURE_IVR_SKIP_LOG")
-                && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log)
-            {
-                let _ = writeln!(f, "SKIP secure-ivr-cli {name}: no moto endpoint");
-            }
-            None
-        }
-    }
+/// The moto endpoint, or None after a counted skip (a failure when services are required).
+pub(crate) fn moto(name: &str) -> Option<String> {
+    test_support::moto::endpoint(&format!("secure-ivr-cli {name}"))
 }
 
 /// A unique prefix so tests sharing one moto server do not see each other's keys.
-pub fn unique_prefix(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("/secure-ivr-test/{name}-{}-{nanos}/", std::process::id())
+pub(crate) fn unique_prefix(name: &str) -> String {
+    test_support::moto::unique_prefix(name)
 }
 
 /// A parsed HTTP request.
 #[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 /// A response: status, headers, body.
-pub type Response = (u16, Vec<(String, String)>, String);
+pub(crate) type Response = (u16, Vec<(String, String)>, String);
 
 /// Serves HTTP/1.1 on 127.0.0.1 with `handler`, one connection per thread; returns the base URL.
-pub fn serve<F>(handler: F) -> String
+pub(crate) fn serve<F>(handler: F) -> String
 where
     F: Fn(&Request) -> Response + Send + Sync + 'static,
 {
@@ -167,14 +156,14 @@ fn connection(stream: TcpStream, handler: &(dyn Fn(&Request) -> Response + Send 
 
 /// One key held by the fake Connect instance.
 #[derive(Debug, Clone)]
-pub struct FakeKey {
-    pub association_id: String,
-    pub key: String,
-    pub creation_time: i64,
+pub(crate) struct FakeKey {
+    pub(crate) association_id: String,
+    pub(crate) key: String,
+    pub(crate) creation_time: i64,
 }
 
 /// A fake Amazon Connect (REST-JSON) for the security-key APIs, with the two-key limit.
-pub fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>>>) {
+pub(crate) fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>>>) {
     let keys: Arc<Mutex<Vec<FakeKey>>> = Arc::new(Mutex::new(Vec::new()));
     let state = Arc::clone(&keys);
     let instance = instance_id.to_owned();
@@ -234,7 +223,7 @@ pub fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>>>) {
 }
 
 /// A fake CloudTrail (JSON 1.1) LookupEvents serving `records` (CloudTrail record JSON).
-pub fn fake_cloudtrail(records: Vec<serde_json::Value>) -> String {
+pub(crate) fn fake_cloudtrail(records: Vec<serde_json::Value>) -> String {
     serve(move |req| {
         let target = req.header("x-amz-target").unwrap_or("");
         let json = vec![("Content-Type".to_owned(), "application/x-amz-json-1.1".to_owned())];
@@ -283,7 +272,7 @@ pub fn fake_cloudtrail(records: Vec<serde_json::Value>) -> String {
 }
 
 /// Sends one JSON-1.1 call to moto's SSM (moto does not check signatures), for assertions.
-pub fn moto_ssm(endpoint: &str, region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn moto_ssm(endpoint: &str, region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
     let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let payload = body.to_string();
     let mut s = TcpStream::connect(addr).expect("connect moto");
@@ -304,12 +293,12 @@ pub fn moto_ssm(endpoint: &str, region: &str, action: &str, body: &serde_json::V
 }
 
 /// Reads a JSON stdout.
-pub fn json(o: &Output) -> serde_json::Value {
+pub(crate) fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", out(o), err(o)))
 }
 
 /// Writes a file.
-pub fn write(path: &Path, data: &[u8]) {
+pub(crate) fn write(path: &Path, data: &[u8]) {
     std::fs::write(path, data).expect("write file");
 }
 
@@ -331,7 +320,7 @@ fn moto_raw(endpoint: &str, region: &str, service: &str, headers: &str, payload:
 }
 
 /// Creates a symmetric KMS key in moto; returns its ARN.
-pub fn moto_kms_key(endpoint: &str, region: &str) -> String {
+pub(crate) fn moto_kms_key(endpoint: &str, region: &str) -> String {
     let body = moto_raw(
         endpoint,
         region,
@@ -346,7 +335,7 @@ pub fn moto_kms_key(endpoint: &str, region: &str) -> String {
 }
 
 /// Percent-encodes a form value (query protocol).
-pub fn form_encode(s: &str) -> String {
+pub(crate) fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -356,7 +345,7 @@ pub fn form_encode(s: &str) -> String {
 }
 
 /// One CloudFormation (query protocol) call to moto; returns the XML body.
-pub fn moto_cloudformation(endpoint: &str, region: &str, action: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn moto_cloudformation(endpoint: &str, region: &str, action: &str, params: &[(&str, &str)]) -> String {
     let mut form = format!("Action={action}&Version=2010-05-15");
     for (k, v) in params {
         form.push_str(&format!("&{}={}", form_encode(k), form_encode(v)));
@@ -372,7 +361,7 @@ pub fn moto_cloudformation(endpoint: &str, region: &str, action: &str, params: &
 
 /// A template with only a no-op resource (CloudFormation requires one) and the given outputs,
 /// so moto can take a stack to CREATE_COMPLETE with exactly the outputs a test needs.
-pub fn outputs_template(outputs: &[(&str, &str)]) -> String {
+pub(crate) fn outputs_template(outputs: &[(&str, &str)]) -> String {
     let outs: serde_json::Map<String, serde_json::Value> =
         outputs.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!({ "Value": v }))).collect();
     serde_json::json!({

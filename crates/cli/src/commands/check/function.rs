@@ -16,11 +16,11 @@ use crate::{kms, store};
 
 /// An active key whose parameter the function must read.
 #[derive(Debug, Clone)]
-pub struct ActiveKey {
+pub(crate) struct ActiveKey {
     /// Key ID (or parameter name) as the other rows name it.
-    pub label: String,
+    pub(crate) label: String,
     /// Parameter name.
-    pub parameter: String,
+    pub(crate) parameter: String,
 }
 
 /// Whose view is checked, from the stack's outputs or the flags.
@@ -50,7 +50,7 @@ impl Rows {
 }
 
 /// The function-view rows.
-pub async fn check(aws: &Aws, args: &super::Args, active: &[ActiveKey]) -> Vec<Item> {
+pub(crate) async fn check(aws: &Aws, args: &super::Args, active: &[ActiveKey]) -> Vec<Item> {
     let mut rows = Rows(Vec::new());
     let Some(view) = view(aws, args, &mut rows).await else { return rows.0 };
     if !iam::is_role_arn(&view.role_arn) {
