@@ -188,3 +188,20 @@ async fn a_data_key_of_another_provider_is_key_not_found_before_any_key_fetch() 
         assert_eq!(src.gets(), 0);
     }
 }
+
+#[test]
+fn select_inputs_names_the_message_shaped_undeclared_parameters_it_leaves_alone() {
+    use secure_ivr_lambda::ValueType;
+    use secure_ivr_lambda::event::{Input, SelectOptions, select_inputs};
+    let ct = encrypt("k", KEY_A_PUBLIC, "4111111111111111");
+    let ev = event(&[("EncryptedPin", "Timeout"), ("EncryptedPinType", "digits"), ("CardData", &ct), ("Note", "AQID")]);
+    let pin = Input { name: "EncryptedPin", value: "Timeout", kind: ValueType::Digits };
+
+    let off = select_inputs(&ev, SelectOptions { default_type: ValueType::Card, decrypt_undeclared: false }).unwrap();
+    assert_eq!((off.inputs.as_slice(), off.undeclared_skipped.as_slice()), (&[pin][..], &["CardData"][..]));
+
+    let on = select_inputs(&ev, SelectOptions { default_type: ValueType::Cvv, decrypt_undeclared: true }).unwrap();
+    let card = Input { name: "CardData", value: &ct, kind: ValueType::Cvv };
+    assert_eq!(on.inputs, [card, pin]);
+    assert!(on.undeclared_skipped.is_empty());
+}
