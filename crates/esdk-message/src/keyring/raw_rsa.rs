@@ -3,12 +3,18 @@
 //! Spec, framework/raw-rsa-keyring.md: provider ID = key namespace, provider info = key name,
 //! ciphertext = RSA encryption of the data key. Amazon Connect uses namespace `AmazonConnect`,
 //! key name = its key ID, and OAEP with SHA-512 and MGF1-SHA-512.
+//!
+//! PKCS#1 v1.5 unwrapping uses implicit rejection: a ciphertext whose padding does not check, or
+//! that unwraps to a key of the wrong length, yields a synthetic data key instead of a failure.
+//! Decryption then fails at the commitment or the header tag exactly as with a conformant
+//! ciphertext of a wrong key, so the error (and the work done) never tells whether the padding
+//! was conformant: no Bleichenbacher oracle.
 
 use crate::Error;
 use crate::header::EncryptedDataKey;
 use crate::key::{self, PrivateKeyDer};
-use crate::provider::{CryptoProvider, RsaPadding, RsaPrivateKey, RsaPublicKey};
-use crate::suite::{Hash, Suite};
+use crate::provider::{AesGcmKey, CryptoProvider, RsaPadding, RsaPrivateKey, RsaPublicKey};
+use crate::suite::{Hash, IV_LEN, Suite};
 
 use super::{DataKey, Keyring, OwnedEncryptedDataKey};
 
@@ -24,6 +30,29 @@ pub struct RawRsaKeyring {
     padding: RsaPadding,
     private: Option<Box<dyn RsaPrivateKey>>,
     public: Option<Box<dyn RsaPublicKey>>,
+    /// For PKCS#1 v1.5 with a private key: the source of synthetic data keys.
+    rejection: Option<ImplicitRejection>,
+}
+
+/// Synthetic data keys for PKCS#1 v1.5 implicit rejection, under a random per-keyring AES key:
+/// the IV is the GMAC of the wrapped key, the synthetic key the AES-GCM keystream at that IV. So
+/// one ciphertext always gives the same synthetic key, unpredictable without the AES key.
+struct ImplicitRejection(Box<dyn AesGcmKey>);
+
+impl ImplicitRejection {
+    fn new(provider: &dyn CryptoProvider) -> Result<Self, Error> {
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        provider.fill_random(key.as_mut_slice())?;
+        Ok(Self(provider.aes_gcm(key.as_slice())?))
+    }
+
+    fn synthetic_key(&self, ciphertext: &[u8], len: usize) -> Option<DataKey> {
+        let mac = self.0.seal(&[0u8; IV_LEN], ciphertext, &mut []).ok()?;
+        let iv = mac.get(..IV_LEN)?;
+        let mut key = DataKey::new(vec![0u8; len]);
+        self.0.seal(iv, &[], &mut key).ok()?;
+        Some(key)
+    }
 }
 
 impl core::fmt::Debug for RawRsaKeyring {
@@ -50,7 +79,15 @@ impl RawRsaKeyring {
         padding: RsaPadding,
     ) -> Result<Self, Error> {
         let private = provider.rsa_private_key(key.as_bytes())?;
-        Ok(Self { namespace: namespace.into(), name: name.into(), padding, private: Some(private), public: None })
+        let rejection = rejection_for(provider, padding)?;
+        Ok(Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            padding,
+            private: Some(private),
+            public: None,
+            rejection,
+        })
     }
 
     /// A keyring that decrypts with `key` and encrypts with `spki_der`, both given by the caller.
@@ -73,6 +110,7 @@ impl RawRsaKeyring {
             padding,
             private: Some(private),
             public: Some(public),
+            rejection: rejection_for(provider, padding)?,
         })
     }
 
@@ -85,7 +123,14 @@ impl RawRsaKeyring {
         padding: RsaPadding,
     ) -> Result<Self, Error> {
         let public = provider.rsa_public_key(spki_der)?;
-        Ok(Self { namespace: namespace.into(), name: name.into(), padding, private: None, public: Some(public) })
+        Ok(Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            padding,
+            private: None,
+            public: Some(public),
+            rejection: None,
+        })
     }
 
     /// Amazon Connect's keyring for one key ID, from a PEM private key (PKCS#8 or PKCS#1).
@@ -115,12 +160,29 @@ impl RawRsaKeyring {
     }
 }
 
+fn rejection_for(provider: &dyn CryptoProvider, padding: RsaPadding) -> Result<Option<ImplicitRejection>, Error> {
+    match padding {
+        RsaPadding::Pkcs1v15 => ImplicitRejection::new(provider).map(Some),
+        RsaPadding::Oaep(_) => Ok(None),
+    }
+}
+
 impl Keyring for RawRsaKeyring {
-    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, _context: &[u8], _suite: &Suite) -> Option<DataKey> {
+    fn unwrap_key(&self, edk: &EncryptedDataKey<'_>, _context: &[u8], suite: &Suite) -> Option<DataKey> {
         if edk.provider_id != self.namespace.as_bytes() || edk.provider_info != self.name.as_bytes() {
             return None;
         }
-        self.private.as_ref()?.decrypt(self.padding, edk.ciphertext)
+        let private = self.private.as_ref()?;
+        let Some(rejection) = &self.rejection else {
+            return private.decrypt(self.padding, edk.ciphertext);
+        };
+        // Both results are computed every time; a failure of either kind becomes the synthetic key.
+        let want = suite.data_key_len();
+        let synthetic = rejection.synthetic_key(edk.ciphertext, want)?;
+        match private.decrypt(self.padding, edk.ciphertext) {
+            Some(key) if key.len() == want => Some(key),
+            _ => Some(synthetic),
+        }
     }
 
     fn wrap_key(&self, data_key: &[u8], _context: &[u8], _suite: &Suite) -> Result<OwnedEncryptedDataKey, Error> {
@@ -134,7 +196,7 @@ impl Keyring for RawRsaKeyring {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::suite::SuiteId;
@@ -169,5 +231,68 @@ mod tests {
             ciphertext: &edk.ciphertext,
         };
         assert_eq!(keyring.unwrap_key(&borrowed, &[], suite()).unwrap().as_slice(), &[7u8; 32]);
+    }
+
+    /// Offers one chosen RSA ciphertext under the keyring's namespace and name.
+    struct Chosen(Vec<u8>);
+
+    impl Keyring for Chosen {
+        fn unwrap_key(&self, _: &EncryptedDataKey<'_>, _: &[u8], _: &Suite) -> Option<DataKey> {
+            None
+        }
+        fn wrap_key(&self, _: &[u8], _: &[u8], _: &Suite) -> Result<OwnedEncryptedDataKey, Error> {
+            Ok(OwnedEncryptedDataKey {
+                provider_id: b"pkcs1-test".to_vec(),
+                provider_info: b"k".to_vec(),
+                ciphertext: self.0.clone(),
+            })
+        }
+    }
+
+    /// Spec, framework/raw-rsa-keyring.md allows PKCS#1 v1.5; an error that says whether the
+    /// padding was conformant is a Bleichenbacher oracle. A non-conformant ciphertext, a
+    /// conformant one of a wrong-length key and a conformant one of a wrong key of the right
+    /// length must fail alike. (Before implicit rejection the first two gave `NoMatchingKey` and
+    /// the last `HeaderAuthFailed`/`CommitmentMismatch`.)
+    #[test]
+    fn pkcs1v15_failures_do_not_tell_whether_the_padding_was_conformant() {
+        use crate::suite::CommitmentPolicy;
+        use crate::{DecryptOptions, EncryptOptions, decrypt, encrypt};
+        for provider in crate::provider::all_providers() {
+            let der = key::private_key_from_pem(PRIVATE).unwrap();
+            let spki = key::public_key_from_pem(PUBLIC).unwrap();
+            let keyring =
+                RawRsaKeyring::from_key_pair(provider, "pkcs1-test", "k", &der, &spki, RsaPadding::Pkcs1v15).unwrap();
+            let public = provider.rsa_public_key(&spki).unwrap();
+            let mut flipped = public.encrypt(RsaPadding::Pkcs1v15, &[5u8; 32]).unwrap();
+            flipped[100] ^= 0x40;
+            let short = public.encrypt(RsaPadding::Pkcs1v15, &[5u8; 16]).unwrap();
+            let wrong = public.encrypt(RsaPadding::Pkcs1v15, &[5u8; 32]).unwrap();
+            for (suite, policy, expected) in [
+                (SuiteId(0x0378), CommitmentPolicy::ForbidEncryptAllowDecrypt, Error::HeaderAuthFailed),
+                (SuiteId(0x0578), CommitmentPolicy::RequireEncryptRequireDecrypt, Error::CommitmentMismatch),
+            ] {
+                let options = EncryptOptions { suite, commitment_policy: policy, ..EncryptOptions::connect() };
+                let good = encrypt(provider, &[&keyring], b"4111", &options).unwrap();
+                let opened = decrypt(provider, &[&keyring], &good, &DecryptOptions::permissive()).unwrap();
+                assert_eq!(opened.plaintext.expose(), b"4111");
+                for (case, ciphertext) in [("non-conformant", &flipped), ("16-byte key", &short), ("wrong key", &wrong)]
+                {
+                    let m = encrypt(provider, &[&Chosen(ciphertext.clone())], b"4111", &options).unwrap();
+                    let r = decrypt(provider, &[&keyring], &m, &DecryptOptions::permissive());
+                    assert_eq!(r.err(), Some(expected.clone()), "{} {suite}: {case}", provider.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn synthetic_keys_are_per_ciphertext_and_stable() {
+        let provider = crate::provider::default_provider();
+        let r = ImplicitRejection::new(provider).unwrap();
+        let a = r.synthetic_key(b"ciphertext a", 32).unwrap();
+        assert_eq!(a.as_slice(), r.synthetic_key(b"ciphertext a", 32).unwrap().as_slice());
+        assert_ne!(a.as_slice(), r.synthetic_key(b"ciphertext b", 32).unwrap().as_slice());
+        assert_ne!(a.as_slice(), [0u8; 32].as_slice());
     }
 }
