@@ -91,15 +91,19 @@ pub(crate) fn fingerprint_spki(spki: &[u8]) -> String {
     keystore::Fingerprint::of_spki(spki).to_string()
 }
 
-/// Fingerprint of a public key or certificate PEM.
-pub(crate) fn fingerprint_public_pem(text: &str) -> Result<String> {
-    let spki = crate::cert::public_key_spki(text).map_err(|e| {
+/// The SubjectPublicKeyInfo DER of a public key or certificate PEM ([`crate::cert`]).
+pub(crate) fn public_key_spki(text: &str) -> Result<Vec<u8>> {
+    crate::cert::public_key_spki(text).map_err(|e| {
         CliError::input(
             format!("reading the public key: {e}"),
             "give an RSA public key or certificate in PEM (BEGIN PUBLIC KEY / CERTIFICATE)",
         )
-    })?;
-    Ok(fingerprint_spki(&spki))
+    })
+}
+
+/// Fingerprint of a public key or certificate PEM.
+pub(crate) fn fingerprint_public_pem(text: &str) -> Result<String> {
+    Ok(fingerprint_spki(&public_key_spki(text)?))
 }
 
 /// Reads a private key PEM through [`keystore::StoredKey`]: the key store's parser, size rule

@@ -73,9 +73,26 @@ pub(crate) fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         Some(t) => Zeroizing::new(t.as_bytes().to_vec()),
         None => files::read_input("-")?,
     };
+    // The public key as SubjectPublicKeyInfo DER, read here (x509-cert): the format crate takes DER.
+    let spki = keymat::public_key_spki(&pem)?;
     let provider = esdk_message::provider::default_provider();
-    let message = esdk_message::encrypt_connect(provider, &args.key_id, &pem, &plaintext)
-        .map_err(|e| error::esdk("could not encrypt", e))?;
+    let keyring = esdk_message::keyring::RawRsaKeyring::from_public_key(
+        provider,
+        esdk_message::keyring::CONNECT_NAMESPACE,
+        &args.key_id,
+        &spki,
+        esdk_message::keyring::CONNECT_PADDING,
+    )
+    .map_err(|e| error::esdk("the public key is unusable", e))?;
+    // As Connect encrypts: its suite, frame length and random IVs.
+    let message = esdk_message::encrypt_with_ivs(
+        provider,
+        &[&keyring],
+        &plaintext,
+        &esdk_message::EncryptOptions::connect(),
+        esdk_message::IvPolicy::Random,
+    )
+    .map_err(|e| error::esdk("could not encrypt", e))?;
     let result = if let Some(out) = &args.out {
         files::write_public(out, &message)?;
         progress(format!("wrote {}", out.display()));
