@@ -28,13 +28,27 @@ fn blocks(text: &str) -> Vec<Block> {
         let end_line = format!("-----END {label}-----");
         let Some(stop) = tail.find(&end_line) else { break };
         let block_len = stop + end_line.len();
-        if let Some(pem) = tail.get(..block_len)
-            && let Ok((label, der)) = x509_cert::der::pem::decode_vec(pem.as_bytes())
+        if let Some(body) = tail.get(label_end + 5..stop)
+            && let Ok((label, der)) = x509_cert::der::pem::decode_vec(rewrapped(label, body).as_bytes())
         {
             out.push(Block { label: label.to_owned(), der });
         }
         rest = tail.get(block_len..).unwrap_or_default();
     }
+    out
+}
+
+/// The block in RFC 7468's strict layout (64-column lines, LF), whatever its line width or line
+/// endings were: public material pasted into a console or a ticket is often re-wrapped. Only
+/// whitespace is dropped; the base64 is still decoded by `pem-rfc7468`.
+fn rewrapped(label: &str, body: &str) -> String {
+    let b64: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
     out
 }
 
@@ -155,5 +169,17 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(public_key_spki(&spki_pem).ok(), Some(spki.clone()));
         assert!(spki.ends_with(&pkcs1));
+    }
+
+    #[test]
+    fn a_re_wrapped_block_reads_the_same() {
+        let der: Vec<u8> = (0u8..=200).collect();
+        let pem = x509_cert::der::pem::encode_string("PUBLIC KEY", x509_cert::der::pem::LineEnding::LF, &der)
+            .unwrap_or_default();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let one_line = format!("text before\r\n-----BEGIN PUBLIC KEY-----\r\n{body}\r\n-----END PUBLIC KEY-----\r\n");
+        let read = blocks(&one_line);
+        assert_eq!(read.len(), 1);
+        assert_eq!(read.first().map(|b| (b.label.as_str(), b.der.clone())), Some(("PUBLIC KEY", der)));
     }
 }
