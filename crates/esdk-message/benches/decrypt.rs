@@ -42,8 +42,8 @@ fn bench(c: &mut Criterion) {
 
     // The floor: the two public-key operations every Connect decryption must do.
     let parsed = Message::parse(&message, 1).expect("parse");
-    let wrapped = parsed.header.encrypted_data_keys.first().expect("one EDK").ciphertext;
-    let point = STANDARD.decode(parsed.header.signing_public_key().expect("signed")).expect("base64");
+    let wrapped = parsed.header().encrypted_data_keys().first().expect("one EDK").ciphertext;
+    let point = STANDARD.decode(parsed.header().signing_public_key().expect("signed")).expect("base64");
     let signature = parsed.signature().expect("signed");
     let signed = message.get(..message.len() - 2 - signature.len()).expect("footer");
     let der = key::private_key_from_pem(KEY_PEM).expect("key");

@@ -104,11 +104,11 @@ fn main() {
             let der =
                 key::private_key_from_pem(&std::fs::read_to_string(need(&args, "--key")).expect("key")).expect("pem");
             let rsa = p.rsa_private_key(der.as_bytes()).expect("rsa key");
-            let edk = m.header.encrypted_data_keys[0].ciphertext;
+            let edk = m.header().encrypted_data_keys()[0].ciphertext;
             let point = {
                 use base64::Engine as _;
                 base64::engine::general_purpose::STANDARD
-                    .decode(m.header.signing_public_key().expect("signed"))
+                    .decode(m.header().signing_public_key().expect("signed"))
                     .expect("b64")
             };
             let (signed, sig) = message.split_at(message.len() - m.signature().expect("signed").len() - 2);
@@ -176,10 +176,10 @@ fn steps(args: &[String]) {
     let rsa = p.rsa_private_key(der.as_bytes()).expect("rsa key");
 
     let m = Message::parse(&raw, 1).expect("parses");
-    let h = &m.header;
-    assert!(h.version == 1 && m.frame_count() == 1, "steps needs a one-frame version-1 message");
-    let suite_id = h.suite.id.0.to_be_bytes();
-    let hash = match h.suite.kdf {
+    let h = m.header();
+    assert!(h.version() == 1 && m.frame_count() == 1, "steps needs a one-frame version-1 message");
+    let suite_id = h.suite_id().0.to_be_bytes();
+    let hash = match h.suite().kdf {
         esdk_message::Kdf::Hkdf(hash) => hash,
         _ => panic!("steps needs an HKDF suite"),
     };
@@ -193,14 +193,14 @@ fn steps(args: &[String]) {
     let ct_len = u32::from_be_bytes(body[20..24].try_into().unwrap()) as usize;
     let frame_ct = &body[24..24 + ct_len];
     let frame_tag = &body[24 + ct_len..24 + ct_len + 16];
-    let mut frame_aad = h.message_id.to_vec();
+    let mut frame_aad = h.message_id().to_vec();
     frame_aad.extend_from_slice(b"AWSKMSEncryptionClient Final Frame");
     frame_aad.extend_from_slice(&1u32.to_be_bytes());
     frame_aad.extend_from_slice(&(ct_len as u64).to_be_bytes());
     let signature = m.signature().expect("signed");
     let signed = &raw[..raw.len() - signature.len() - 2];
     let encoded_point = h.signing_public_key().expect("signed");
-    let edk = h.encrypted_data_keys[0].ciphertext;
+    let edk = h.encrypted_data_keys()[0].ciphertext;
 
     let keyrings: [&dyn Keyring; 1] = [&keyring];
     let options = DecryptOptions::connect();
@@ -208,7 +208,7 @@ fn steps(args: &[String]) {
     let n: usize = arg(args, "--iterations").map_or(200, |v| v.parse().expect("iterations"));
     let warmup = n.div_ceil(10);
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); names.len()];
-    let mut content_key = zeroize::Zeroizing::new(vec![0u8; h.suite.key_len]);
+    let mut content_key = zeroize::Zeroizing::new(vec![0u8; h.suite().key_len]);
     let mut frame = vec![0u8; ct_len];
     for i in 0..n + warmup {
         let mut t = [Instant::now(); 10];
@@ -218,7 +218,7 @@ fn steps(args: &[String]) {
         t[2] = Instant::now();
         let data_key = rsa.decrypt(CONNECT_PADDING, edk).expect("rsa");
         t[3] = Instant::now();
-        p.hkdf(hash, &[], &data_key, &[&suite_id, h.message_id], &mut content_key).expect("hkdf");
+        p.hkdf(hash, &[], &data_key, &[&suite_id, h.message_id()], &mut content_key).expect("hkdf");
         t[4] = Instant::now();
         let gcm = p.aes_gcm(&content_key).expect("gcm key");
         t[5] = Instant::now();

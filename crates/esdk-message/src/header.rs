@@ -48,24 +48,28 @@ pub struct EncryptedDataKey<'a> {
 }
 
 /// A parsed header, borrowing from the message bytes.
+///
+/// Only [`crate::Message::parse`] makes one, and its fields are private, so what decryption
+/// authenticates is what was parsed: a caller cannot drop the commitment or swap the signing key.
+/// Read it through the accessors.
 #[derive(Debug, Clone)]
 pub struct Header<'a> {
     /// Message format version (1 or 2).
-    pub version: u8,
+    pub(crate) version: u8,
     /// The algorithm suite.
-    pub suite: &'static Suite,
+    pub(crate) suite: &'static Suite,
     /// The message ID (16 bytes in version 1, 32 in version 2).
-    pub message_id: &'a [u8],
+    pub(crate) message_id: &'a [u8],
     /// The encryption context stored in the header (validated, borrowed from the message).
-    pub encryption_context: WireContext<'a>,
+    pub(crate) encryption_context: WireContext<'a>,
     /// The encrypted data keys, in header order.
-    pub encrypted_data_keys: Vec<EncryptedDataKey<'a>>,
+    pub(crate) encrypted_data_keys: Vec<EncryptedDataKey<'a>>,
     /// Framed or non-framed.
-    pub content_type: ContentType,
+    pub(crate) content_type: ContentType,
     /// Frame length (0 for non-framed).
-    pub frame_length: u32,
+    pub(crate) frame_length: u32,
     /// The key commitment (version 2 only).
-    pub commitment: Option<&'a [u8]>,
+    pub(crate) commitment: Option<&'a [u8]>,
     /// The header bytes the authentication tag covers, exactly as received.
     pub(crate) authenticated_bytes: &'a [u8],
     /// The authentication IV (version 1 carries it; version 2 uses zeros).

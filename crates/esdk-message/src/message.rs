@@ -16,10 +16,18 @@ pub const DEFAULT_MAX_ENCRYPTED_DATA_KEYS: u16 = 16;
 ///
 /// Parsing checks every length, count, sequence number and the final frame; it verifies no tag
 /// and no signature (that needs keys, see [`crate::decrypt`]).
+///
+/// The header is read-only ([`Message::header`]), so [`crate::decrypt_message`] authenticates
+/// exactly what was parsed. This does not compile:
+///
+/// ```compile_fail,E0616
+/// fn drop_commitment(m: &mut esdk_message::Message<'_>) {
+///     m.header.commitment = None;
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
-    /// The header.
-    pub header: Header<'a>,
+    pub(crate) header: Header<'a>,
     body: &'a [u8],
     frame_count: u32,
     /// Everything the footer signature covers: header, header authentication and body.

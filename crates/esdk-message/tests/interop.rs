@@ -94,8 +94,8 @@ fn we_decrypt_what_the_python_and_node_sdks_encrypt() {
             run(&oracle, &[&args[..], &["--in", input.to_str().unwrap(), "--out", output.to_str().unwrap()]].concat());
             let ct = std::fs::read(&output).expect("ciphertext");
             let parsed = esdk_message::Message::parse(&ct, 1).expect("SDK output parses");
-            assert_eq!(parsed.header.suite.id.0, 0x0378, "{} output suite", oracle.name);
-            assert_eq!(parsed.header.frame_length, 4096);
+            assert_eq!(parsed.header().suite_id().0, 0x0378, "{} output suite", oracle.name);
+            assert_eq!(parsed.header().frame_length(), 4096);
             for provider in all_providers() {
                 let keyring = RawRsaKeyring::connect_private(provider, TEST_KEY_ID, TEST_KEY_PEM).expect("key");
                 let d = decrypt(provider, &[&keyring], &ct, &DecryptOptions::connect())

@@ -205,7 +205,7 @@ fn authenticate_only_context_must_be_reproduced_exactly() {
     };
     let m = encrypt(&AwsLc, &[&aes(&AwsLc)], b"secret", &options).expect("encrypts");
     let parsed = Message::parse(&m, 4).unwrap();
-    assert!(!parsed.header.encryption_context.contains_key("tenant"));
+    assert!(!parsed.header().encryption_context().contains_key("tenant"));
     let with = |ctx: &[(&str, &str)], required: &[&str]| {
         let o = DecryptOptions {
             reproduced_context: ctx.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),

@@ -42,7 +42,7 @@ fn plaintexts() -> Vec<(String, Vec<u8>)> {
 /// framed version-1 message (what Connect sends).
 fn ivs(bytes: &[u8]) -> ([u8; IV_LEN], Vec<(u32, [u8; IV_LEN])>) {
     let m = Message::parse(bytes, 1).unwrap();
-    let frame_len = m.header.frame_length as usize;
+    let frame_len = m.header().frame_length() as usize;
     let h = m.header_len();
     let header_iv: [u8; IV_LEN] = bytes[h - TAG_LEN - IV_LEN..h - TAG_LEN].try_into().unwrap();
     let u32_at = |p: usize| u32::from_be_bytes(bytes[p..p + 4].try_into().unwrap());
