@@ -160,8 +160,45 @@ fn blocks(text: &str) -> Vec<&str> {
     starts.iter().zip(ends).filter_map(|(&s, e)| text.get(s..e)).map(str::trim_end).collect()
 }
 
+/// The label of a block's BEGIN line (`-----BEGIN <label>-----`).
+fn label_of(block: &str) -> Option<&str> {
+    let after_begin = block.strip_prefix(PEM_BEGIN)?;
+    after_begin.get(..after_begin.find("-----")?)
+}
+
+/// One PEM block laid out as RFC 7468 writes it (64-column lines, LF), in a zeroizing buffer
+/// allocated at its final size. Keys pasted with other line widths, CRLF, or the lines joined by
+/// spaces (as some consoles and shells do) were accepted before and stay accepted; the layout is
+/// public, so only whitespace is looked at, never the value of a base64 character.
+fn normalized(block: &str) -> Result<Zeroizing<String>, KeyError> {
+    const MALFORMED: KeyError = KeyError::Malformed("PEM is malformed: no matching BEGIN and END lines");
+    let label = label_of(block).ok_or(MALFORMED)?;
+    let rest = block.get(PEM_BEGIN.len() + label.len() + 5..).ok_or(MALFORMED)?;
+    let end_line = format!("-----END {label}-----");
+    let body = rest.strip_suffix(end_line.as_str()).ok_or(MALFORMED)?;
+    let chars = body.bytes().filter(|b| !b.is_ascii_whitespace()).count();
+    let begin_line = format!("{PEM_BEGIN}{label}-----");
+    let capacity = begin_line.len() + 1 + chars + chars.div_ceil(64) + end_line.len() + 1;
+    let mut out = Zeroizing::new(String::with_capacity(capacity));
+    out.push_str(&begin_line);
+    out.push('\n');
+    for (i, c) in body.chars().filter(|c| !c.is_ascii_whitespace()).enumerate() {
+        if i > 0 && i % 64 == 0 {
+            out.push('\n');
+        }
+        out.push(c);
+    }
+    if chars > 0 {
+        out.push('\n');
+    }
+    out.push_str(&end_line);
+    out.push('\n');
+    Ok(out)
+}
+
 /// Decodes one PEM block into a zeroizing buffer of exactly its decoded size.
 fn decode_block(block: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let block = normalized(block)?;
     let bytes = block.as_bytes();
     let len = pem_rfc7468::Decoder::new(bytes)
         .map_err(|_| {
@@ -209,7 +246,7 @@ impl StoredKey {
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
         let mut labels = Vec::new();
         for block in blocks(text) {
-            let label = pem_rfc7468::decode_label(block.as_bytes()).unwrap_or("");
+            let label = label_of(block).unwrap_or("");
             match label {
                 LABEL_PKCS8 | LABEL_PKCS1 => {
                     if block.contains("Proc-Type:") || block.contains("DEK-Info:") {
@@ -503,6 +540,37 @@ mod tests {
                 assert!(key.bits() >= MIN_RSA_BITS, "byte {i}");
             }
         }
+    }
+
+    #[test]
+    fn accepts_other_line_layouts_as_before() {
+        let body: String = KEY_A_PKCS8_2048.lines().filter(|l| !l.starts_with("-----")).collect();
+        for layout in [
+            // One line of base64, as `tr -d '\n'` leaves it between the markers.
+            format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"),
+            // 76-column lines (MIME), CRLF.
+            {
+                let lines: Vec<&str> = body.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+                format!("-----BEGIN PRIVATE KEY-----\r\n{}\r\n-----END PRIVATE KEY-----", lines.join("\r\n"))
+            },
+            // Newlines turned into spaces by a single-line field.
+            KEY_A_PKCS8_2048.replace('\n', " "),
+        ] {
+            assert_eq!(StoredKey::from_pem(&layout).unwrap().fingerprint().as_str(), FP_A, "{:.60}", layout);
+        }
+        // A base64 character lost is still refused.
+        let short = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", &body[1..]);
+        assert!(matches!(StoredKey::from_pem(&short), Err(KeyError::Malformed(_))));
+        let mismatched = KEY_A_PKCS8_2048.replace("END PRIVATE KEY", "END RSA PRIVATE KEY");
+        assert!(matches!(StoredKey::from_pem(&mismatched), Err(KeyError::Malformed(_))));
+    }
+
+    #[test]
+    fn normalizing_allocates_once() {
+        let block = KEY_C_PKCS8_4096.replace('\n', " ");
+        let out = normalized(block.trim_end()).unwrap();
+        assert_eq!(out.len(), out.capacity(), "the capacity computed up front is exactly what was written");
+        assert_eq!(out.as_str(), KEY_C_PKCS8_4096);
     }
 
     #[test]
