@@ -184,43 +184,6 @@ fn der_read<'a>(c: &mut Cursor<'a>) -> Result<(u8, &'a [u8]), Error> {
     Ok((tag, content))
 }
 
-/// The modulus size in bits of an RSA private key in PKCS#8 DER.
-///
-/// RFC 5208 §5 `PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm, privateKey OCTET STRING }`
-/// with `rsaEncryption` as the algorithm and, in the OCTET STRING, RFC 8017 §A.1.2
-/// `RSAPrivateKey ::= SEQUENCE { version, modulus INTEGER, ... }`. Read without any backend, so a
-/// caller can name a key that is too small before a backend refuses it with a generic error.
-pub fn rsa_private_key_bits(key: &PrivateKeyDer) -> Result<usize, Error> {
-    const NOT_RSA: Error = Error::InvalidKey("not a PKCS#8 RSA private key");
-    fn expect<'a>(c: &mut Cursor<'a>, tag: u8) -> Result<&'a [u8], Error> {
-        match der_read(c)? {
-            (t, content) if t == tag => Ok(content),
-            _ => Err(NOT_RSA),
-        }
-    }
-    let mut outer = Cursor::new(key.as_bytes());
-    let info = expect(&mut outer, 0x30)?;
-    if !outer.is_empty() {
-        return Err(Error::InvalidKey("trailing bytes after the PKCS#8 private key"));
-    }
-    let mut c = Cursor::new(info);
-    expect(&mut c, 0x02)?; // version
-    let algorithm = expect(&mut c, 0x30)?;
-    if RSA_ALGORITHM_ID.get(2..13) != algorithm.get(..11) {
-        return Err(NOT_RSA);
-    }
-    let private_key = expect(&mut c, 0x04)?;
-    let rsa = expect(&mut Cursor::new(private_key), 0x30)?;
-    let mut c = Cursor::new(rsa);
-    expect(&mut c, 0x02)?; // version
-    let modulus = expect(&mut c, 0x02)?;
-    let skip = modulus.iter().take_while(|&&b| b == 0).count();
-    let significant = modulus.get(skip..).unwrap_or_default();
-    let (&top, _) = significant.split_first().ok_or(Error::InvalidKey("RSA modulus is zero"))?;
-    let top_bits = 8 - usize::try_from(top.leading_zeros()).unwrap_or(8);
-    Ok((significant.len() - 1) * 8 + top_bits)
-}
-
 /// The SubjectPublicKeyInfo of an X.509 certificate, as DER.
 fn spki_from_certificate(cert: &[u8]) -> Result<Vec<u8>, Error> {
     let bad = Error::InvalidKey("malformed X.509 certificate");
@@ -277,53 +240,15 @@ mod tests {
 
     // Test-only keys generated for this repository (crates/test-support/fixtures/README.md).
     #[test]
-    fn measures_rsa_modulus_of_pkcs8_and_pkcs1_keys() {
-        for (pem, bits) in [
-            (include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem"), 2048),
-            (include_str!("../../test-support/fixtures/test-only-b-pkcs1-3072.pem"), 3072),
-            (include_str!("../../test-support/fixtures/test-only-weak-1024.pem"), 1024),
-        ] {
-            let der = private_key_from_pem(pem).map_err(|e| e.to_string());
-            assert_eq!(der.and_then(|d| rsa_private_key_bits(&d).map_err(|e| e.to_string())), Ok(bits));
+    fn reads_pkcs8_and_wraps_pkcs1_keys_as_pkcs8() {
+        let pkcs8 = include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem");
+        let pkcs1 = include_str!("../../test-support/fixtures/test-only-b-pkcs1-3072.pem");
+        for pem in [pkcs8, pkcs1] {
+            let der = private_key_from_pem(pem).unwrap();
+            // PrivateKeyInfo ::= SEQUENCE { version 0, rsaEncryption, ... }
+            assert_eq!(der.as_bytes().get(4..7), Some(&[0x02, 0x01, 0x00][..]));
+            assert_eq!(der.as_bytes().get(7..22), Some(&RSA_ALGORITHM_ID[..]));
         }
-    }
-
-    fn der(bytes: &[u8]) -> PrivateKeyDer {
-        PrivateKeyDer::from_pkcs8_der(Zeroizing::new(bytes.to_vec()))
-    }
-
-    #[test]
-    fn key_bits_refuses_truncated_der() {
-        for bytes in [&[][..], &[0x30, 0x82, 0x01], &[0x30, 0x03, 0x02, 0x01]] {
-            assert!(matches!(rsa_private_key_bits(&der(bytes)), Err(Error::InvalidKey(_))), "{bytes:02x?}");
-        }
-    }
-
-    #[test]
-    fn key_bits_refuses_other_algorithms_and_trailing_bytes() {
-        // PrivateKeyInfo with id-ecPublicKey (1.2.840.10045.2.1) instead of rsaEncryption.
-        let ec = [
-            0x30, 0x13, 0x02, 0x01, 0x00, 0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x04, 0x03,
-            0x30, 0x01, 0x00,
-        ];
-        assert_eq!(rsa_private_key_bits(&der(&ec)).err(), Some(Error::InvalidKey("not a PKCS#8 RSA private key")));
-        let pem = include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem");
-        let mut bytes = private_key_from_pem(pem).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-        bytes.push(0);
-        assert!(matches!(rsa_private_key_bits(&der(&bytes)), Err(Error::InvalidKey(m)) if m.contains("trailing")));
-    }
-
-    #[test]
-    fn key_bits_refuses_a_zero_modulus() {
-        // PrivateKeyInfo { 0, rsaEncryption, OCTET STRING { RSAPrivateKey { 0, modulus 0 } } }.
-        let mut rsa = Vec::new();
-        der_tlv(&mut rsa, 0x30, &[0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
-        let mut inner = vec![0x02, 0x01, 0x00];
-        inner.extend_from_slice(&RSA_ALGORITHM_ID);
-        der_tlv(&mut inner, 0x04, &rsa);
-        let mut info = Vec::new();
-        der_tlv(&mut info, 0x30, &inner);
-        assert_eq!(rsa_private_key_bits(&der(&info)).err(), Some(Error::InvalidKey("RSA modulus is zero")));
     }
 
     #[test]
