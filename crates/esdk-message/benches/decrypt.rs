@@ -17,9 +17,9 @@ use esdk_message::keyring::{CONNECT_PADDING, RawRsaKeyring};
 use esdk_message::provider::all_providers;
 use esdk_message::{Curve, DecryptOptions, Message, decrypt, encrypt_connect, key};
 
-/// The project's test-only RSA-4096 key (see tests/data/README.md).
-const KEY_PEM: &str = include_str!("../tests/data/rsa-4096-test-key.pem");
-const PUBLIC_PEM: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
+/// The project's test-only RSA-4096 key (crates/test-support/fixtures).
+const KEY_PEM: &str = test_support::fixtures::RSA_4096_TEST_KEY;
+const PUBLIC_PEM: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
 const KEY_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 const CARD_NUMBER: &[u8] = b"4111111111111111";
 

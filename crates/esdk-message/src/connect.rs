@@ -60,7 +60,7 @@ mod tests {
     use crate::suite::{CommitmentPolicy, Suite};
     use crate::{EncryptOptions, encrypt, encrypt_connect};
 
-    const PUBLIC: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
+    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
     const KEY_ID: &str = "5d1e3f7a-policy-unit-test";
 
     /// Wraps for `AmazonConnect` with whatever provider info it is given (not a real keyring).

@@ -59,15 +59,27 @@ pub enum IvPolicy {
     Random,
 }
 
-/// Encrypts as Amazon Connect does, for the key ID whose public key or certificate (PEM) is given:
-/// [`EncryptOptions::connect`] with [`IvPolicy::Random`].
+/// [`encrypt_connect_der`] from a PEM public key or certificate.
+///
+/// Being removed with PEM from this crate (issue 11): use [`encrypt_connect_der`].
 pub fn encrypt_connect(
     provider: &dyn CryptoProvider,
     key_id: &str,
     public_pem: &str,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let keyring = RawRsaKeyring::connect_public(provider, key_id, public_pem)?;
+    encrypt_connect_der(provider, key_id, &crate::key::public_key_from_pem(public_pem)?, plaintext)
+}
+
+/// Encrypts as Amazon Connect does, for the key ID whose public key is given as
+/// SubjectPublicKeyInfo DER: [`EncryptOptions::connect`] with [`IvPolicy::Random`].
+pub fn encrypt_connect_der(
+    provider: &dyn CryptoProvider,
+    key_id: &str,
+    spki_der: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let keyring = RawRsaKeyring::connect_public_der(provider, key_id, spki_der)?;
     encrypt_with_ivs(provider, &[&keyring], plaintext, &EncryptOptions::connect(), IvPolicy::Random)
 }
 
@@ -263,8 +275,8 @@ mod tests {
     use crate::provider::all_providers;
     use crate::{DecryptOptions, Message, decrypt};
 
-    const PUBLIC: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
-    const PRIVATE: &str = include_str!("../tests/data/rsa-4096-test-key.pem");
+    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
+    const PRIVATE: &str = test_support::fixtures::RSA_4096_TEST_KEY;
     const KEY_ID: &str = "0c4b5a4e-7d0f-4c1e-9b0a-ivs-unit-test";
 
     fn sequence_iv(sequence: u32) -> [u8; IV_LEN] {

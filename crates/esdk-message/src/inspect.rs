@@ -219,8 +219,8 @@ mod tests {
     use crate::provider::default_provider;
     use crate::suite::Curve;
 
-    const PUBLIC: &str = include_str!("../tests/data/rsa-4096-test-key.pub.pem");
-    const PRIVATE: &str = include_str!("../tests/data/rsa-4096-test-key.pem");
+    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
+    const PRIVATE: &str = test_support::fixtures::RSA_4096_TEST_KEY;
     const KEY_ID: &str = "7a0c2b3d-inspect-unit-test";
 
     /// What the audit did: swap the signing key for a fresh one and sign again. Header, data key

@@ -133,16 +133,30 @@ impl RawRsaKeyring {
         })
     }
 
-    /// Amazon Connect's keyring for one key ID, from a PEM private key (PKCS#8 or PKCS#1).
-    pub fn connect_private(provider: &dyn CryptoProvider, key_id: &str, pem: &str) -> Result<Self, Error> {
-        let der = key::private_key_from_pem(pem)?;
-        Self::from_private_key(provider, CONNECT_NAMESPACE, key_id, &der, CONNECT_PADDING)
+    /// Amazon Connect's keyring for one key ID (decrypt only), from a PKCS#8 DER private key.
+    pub fn connect_private_der(
+        provider: &dyn CryptoProvider,
+        key_id: &str,
+        key: &PrivateKeyDer,
+    ) -> Result<Self, Error> {
+        Self::from_private_key(provider, CONNECT_NAMESPACE, key_id, key, CONNECT_PADDING)
     }
 
-    /// Amazon Connect's keyring for one key ID, from a PEM public key or X.509 certificate.
+    /// Amazon Connect's keyring for one key ID (encrypt only), from SubjectPublicKeyInfo DER.
+    pub fn connect_public_der(provider: &dyn CryptoProvider, key_id: &str, spki_der: &[u8]) -> Result<Self, Error> {
+        Self::from_public_key(provider, CONNECT_NAMESPACE, key_id, spki_der, CONNECT_PADDING)
+    }
+
+    /// [`Self::connect_private_der`] from PEM (PKCS#8 or PKCS#1). Being removed: PEM leaves this
+    /// crate (issue 11); parse PEM with `keystore` (`StoredKey`) or `pkcs8` and pass DER.
+    pub fn connect_private(provider: &dyn CryptoProvider, key_id: &str, pem: &str) -> Result<Self, Error> {
+        Self::connect_private_der(provider, key_id, &key::private_key_from_pem(pem)?)
+    }
+
+    /// [`Self::connect_public_der`] from a PEM public key or certificate. Being removed, as
+    /// [`Self::connect_private`].
     pub fn connect_public(provider: &dyn CryptoProvider, key_id: &str, pem: &str) -> Result<Self, Error> {
-        let der = key::public_key_from_pem(pem)?;
-        Self::from_public_key(provider, CONNECT_NAMESPACE, key_id, &der, CONNECT_PADDING)
+        Self::connect_public_der(provider, key_id, &key::public_key_from_pem(pem)?)
     }
 
     /// The RSA modulus size in bits.
@@ -201,8 +215,11 @@ mod tests {
     use super::*;
     use crate::suite::SuiteId;
 
-    const PUBLIC: &str = include_str!("../../tests/data/rsa-4096-test-key.pub.pem");
-    const PRIVATE: &str = include_str!("../../tests/data/rsa-4096-test-key.pem");
+    use test_support::fixtures::{RSA_4096_TEST_KEY as PRIVATE, RSA_4096_TEST_PUBLIC as PUBLIC, der};
+
+    fn private_der() -> PrivateKeyDer {
+        PrivateKeyDer::from_pkcs8_der(zeroize::Zeroizing::new(der(PRIVATE)))
+    }
 
     fn suite() -> &'static Suite {
         SuiteId::AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384.suite().unwrap()
@@ -211,7 +228,7 @@ mod tests {
     #[test]
     fn a_private_key_keyring_does_not_derive_a_public_key_to_encrypt_with() {
         let provider = crate::provider::default_provider();
-        let keyring = RawRsaKeyring::connect_private(provider, "k", PRIVATE).unwrap();
+        let keyring = RawRsaKeyring::connect_private_der(provider, "k", &private_der()).unwrap();
         assert_eq!(keyring.bits(), 4096);
         let err = keyring.wrap_key(&[7u8; 32], &[], suite()).err();
         assert_eq!(err, Some(Error::InvalidKey("keyring has no public key")));
@@ -220,10 +237,15 @@ mod tests {
     #[test]
     fn a_key_pair_keyring_wraps_and_unwraps() {
         let provider = crate::provider::default_provider();
-        let der = key::private_key_from_pem(PRIVATE).unwrap();
-        let spki = key::public_key_from_pem(PUBLIC).unwrap();
-        let keyring =
-            RawRsaKeyring::from_key_pair(provider, CONNECT_NAMESPACE, "k", &der, &spki, CONNECT_PADDING).unwrap();
+        let keyring = RawRsaKeyring::from_key_pair(
+            provider,
+            CONNECT_NAMESPACE,
+            "k",
+            &private_der(),
+            &der(PUBLIC),
+            CONNECT_PADDING,
+        )
+        .unwrap();
         let edk = keyring.wrap_key(&[7u8; 32], &[], suite()).unwrap();
         let borrowed = EncryptedDataKey {
             provider_id: &edk.provider_id,
@@ -259,10 +281,10 @@ mod tests {
         use crate::suite::CommitmentPolicy;
         use crate::{DecryptOptions, EncryptOptions, decrypt, encrypt};
         for provider in crate::provider::all_providers() {
-            let der = key::private_key_from_pem(PRIVATE).unwrap();
-            let spki = key::public_key_from_pem(PUBLIC).unwrap();
+            let key = private_der();
+            let spki = der(PUBLIC);
             let keyring =
-                RawRsaKeyring::from_key_pair(provider, "pkcs1-test", "k", &der, &spki, RsaPadding::Pkcs1v15).unwrap();
+                RawRsaKeyring::from_key_pair(provider, "pkcs1-test", "k", &key, &spki, RsaPadding::Pkcs1v15).unwrap();
             let public = provider.rsa_public_key(&spki).unwrap();
             let mut flipped = public.encrypt(RsaPadding::Pkcs1v15, &[5u8; 32]).unwrap();
             flipped[100] ^= 0x40;

@@ -313,7 +313,9 @@ fn raw_keyring(
             if entry["type"] != "private" {
                 return Err(Outcome::Skipped(format!("key {key_ref} has no private half")));
             }
-            let der = key::private_key_from_pem(material).map_err(failed)?;
+            // The vector keys are PKCS#8 PEM; the keyring takes DER.
+            let der =
+                key::PrivateKeyDer::from_pkcs8_der(zeroize::Zeroizing::new(test_support::fixtures::der(material)));
             Ok(Box::new(RawRsaKeyring::from_private_key(provider, namespace, name, &der, padding).map_err(failed)?))
         }
         other => Err(Outcome::Skipped(format!("raw keyring algorithm {other:?}"))),
