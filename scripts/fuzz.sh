@@ -8,7 +8,8 @@
 #                                           # "N passed, N failed" at the end
 #
 # Targets: parse (any bytes, the whole path), decrypt (after a successful parse: unwrap,
-# derivation, tags, signature), analyze (caller-input on any plaintext). Each starts from its
+# derivation, tags, signature), analyze (caller-input on any plaintext), event (the Lambda's event
+# selection on any JSON; only when named, since it builds aws-lc-sys with the coverage flags). Each starts from its
 # committed corpus, fuzz/corpora/<target>/ (parse adds fuzz/regressions/); new inputs go to
 # fuzz/corpus/<target>/ (ignored by git). A crash leaves its input in fuzz/artifacts/<target>/:
 # minimise it (run the target binary with -minimize_crash=1 FILE), copy it to fuzz/regressions/
@@ -31,7 +32,9 @@ source "$repo/scripts/lib/cargo.sh"
 log() { printf 'fuzz: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-all_targets=(parse decrypt analyze)
+# event needs --features lambda (FUZZ_PROVIDERS=both; the Lambda brings aws-lc): asked by name only.
+all_targets=(parse decrypt analyze event)
+default_targets=(parse decrypt analyze)
 smoke=0
 if [ "${1:-}" = "--smoke" ]; then
   smoke=1
@@ -48,14 +51,14 @@ fi
 jobs="${FUZZ_JOBS:-1}"
 [[ "$seconds" =~ ^[0-9]+$ ]] || die "usage: scripts/fuzz.sh [SECONDS] [TARGET...] | scripts/fuzz.sh --smoke"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+[ ${#targets[@]} -gt 0 ] || targets=("${default_targets[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] || die "unknown target '$t' (known: ${all_targets[*]})"
 done
 
 # The flags cargo-fuzz 0.13 passes, so that libFuzzer sees edge coverage (inline 8-bit counters
-# with their PC table) and compared values (trace-compares). `--cfg fuzzing` as cargo-fuzz;
-# debug assertions and overflow checks on, so that an overflow is a crash, not a wrap.
+# with their PC table) and compared values (trace-compares); `--cfg fuzzing` as cargo-fuzz. Debug
+# assertions and overflow checks come from the fuzz crate's release profile (our crates only).
 flags=(
   -Cpasses=sancov-module
   -Cllvm-args=-sanitizer-coverage-level=4
@@ -63,8 +66,6 @@ flags=(
   -Cllvm-args=-sanitizer-coverage-pc-table
   -Cllvm-args=-sanitizer-coverage-trace-compares
   --cfg fuzzing
-  -Cdebug-assertions
-  -Coverflow-checks
 )
 case "$sanitizer" in
   none) ;;
@@ -91,6 +92,10 @@ CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cargo_target_dir)}" || die "cargo metada
 export CARGO_TARGET_DIR
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
+if [[ " ${targets[*]} " == *" event "* ]]; then
+  [ "$providers" = both ] || die "the event target needs FUZZ_PROVIDERS=both (the Lambda uses aws-lc)"
+  features=(--features lambda)
+fi
 log "building ${targets[*]} (sanitizer: $sanitizer, providers: $providers)"
 start=$SECONDS
 (cd "$fuzz" && RUSTFLAGS="${flags[*]}" cargo build --locked --release --target "$triple" \

@@ -5,5 +5,7 @@
 pub mod analysis;
 pub mod decrypt;
 pub mod entry;
+#[cfg(feature = "lambda")]
+pub mod event;
 pub mod layout;
 pub mod seeds;

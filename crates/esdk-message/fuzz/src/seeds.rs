@@ -200,3 +200,30 @@ pub fn regressions() -> Vec<(String, Vec<u8>)> {
     out.push(("aes-0378-empty.bin".into(), fixed_key_message(SuiteId(0x0378), 4096, b"", &[])));
     out
 }
+
+/// The `event` target's seeds: Connect events with declared, undeclared, message-shaped,
+/// unknown-typed and non-string parameters (values are this crate's Connect-shaped messages).
+pub fn event_corpus() -> Vec<(String, Vec<u8>)> {
+    let card = STANDARD.encode(connect_message(CARD_NUMBER));
+    let cvv = STANDARD.encode(connect_message(b"737"));
+    let event = |params: String| {
+        format!(
+            r#"{{"Name":"ContactFlowEvent","Details":{{"ContactData":{{"ContactId":"c0ffee00-0000-4000-8000-000000000001","InstanceARN":"arn:aws:connect:eu-west-2:111122223333:instance/x"}},"Parameters":{{{params}}}}}}}"#
+        )
+        .into_bytes()
+    };
+    vec![
+        ("blog-encrypted-prefix.json".into(), event(format!(r#""EncryptedCreditCard":"{card}""#))),
+        (
+            "declared-types.json".into(),
+            event(format!(r#""Card":"{card}","CardType":"card","Cvv":"{cvv}","CvvType":"cvv","Language":"en-US""#)),
+        ),
+        ("undeclared-message.json".into(), event(format!(r#""Other":"{cvv}","Language":"en-US""#))),
+        ("unknown-type.json".into(), event(r#""EncryptedSsn":"Timeout","EncryptedSsnType":"ssn""#.into())),
+        ("type-without-value.json".into(), event(r#""EncryptedCardType":"card""#.into())),
+        ("declaration-chain.json".into(), event(r#""A":"x","AType":"cvv","ATypeType":"digits""#.into())),
+        ("non-string-values.json".into(), event(r#""EncryptedCvv":737,"X":null,"Y":{"a":[1]},"Z":true"#.into())),
+        ("timeout.json".into(), event(r#""EncryptedCreditCard":"Timeout","EncryptedCreditCardType":"PAN""#.into())),
+        ("empty.json".into(), b"{}".to_vec()),
+    ]
+}

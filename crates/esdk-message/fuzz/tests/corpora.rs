@@ -102,3 +102,20 @@ fn analysis_properties_reject_a_leak() {
     let caught = std::panic::catch_unwind(|| analysis::check(ValueType::Card, b"4111111111111111", &a));
     assert!(caught.is_err(), "five digits in Last4 went unnoticed");
 }
+
+#[cfg(feature = "lambda")]
+#[test]
+fn event_seeds_deserialise_and_hold_the_properties() {
+    use secure_ivr_lambda::event::{ConnectEvent, SelectOptions, select_inputs};
+    let seeds = files("event");
+    assert_eq!(seeds.len(), seeds::event_corpus().len(), "regenerate fuzz/corpora/event");
+    let mut inputs = 0;
+    for (name, data) in &seeds {
+        let event: ConnectEvent = serde_json::from_slice(data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        std::panic::catch_unwind(|| esdk_message_fuzz::event::run(data))
+            .unwrap_or_else(|_| panic!("{name}: a property failed (see above)"));
+        let options = SelectOptions { default_type: caller_input::ValueType::Card, decrypt_undeclared: false };
+        inputs += select_inputs(&event, options).map_or(0, |s| s.inputs.len());
+    }
+    assert!(inputs >= 4, "the event seeds select {inputs} inputs");
+}

@@ -1,4 +1,4 @@
-//! Writes a target's seed corpus: `seeds TARGET DIR` (TARGET: parse, decrypt, analyze), or the
+//! Writes a target's seed corpus: `seeds TARGET DIR` (TARGET: parse, decrypt, analyze, event), or the
 //! curated regression seeds with `seeds --regressions DIR` (committed in `fuzz/regressions/`).
 //! The corpora committed in `fuzz/corpora/<target>/` come from here; regenerate them with
 //! `cargo run --manifest-path crates/esdk-message/fuzz/Cargo.toml --bin seeds -- TARGET DIR`
@@ -14,8 +14,9 @@ fn main() {
         [target, dir] if target == "parse" => (seeds::corpus(), dir),
         [target, dir] if target == "decrypt" => (seeds::decrypt_corpus(), dir),
         [target, dir] if target == "analyze" => (seeds::analyze_corpus(), dir),
+        [target, dir] if target == "event" => (seeds::event_corpus(), dir),
         _ => {
-            eprintln!("usage: seeds parse|decrypt|analyze DIR | seeds --regressions DIR");
+            eprintln!("usage: seeds parse|decrypt|analyze|event DIR | seeds --regressions DIR");
             std::process::exit(2);
         }
     };
