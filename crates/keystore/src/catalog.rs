@@ -23,6 +23,7 @@ fn fetch_failed(error: FetchError, parameter: &str) -> KeyStoreError {
     match error {
         FetchError::AccessDenied(reason) => KeyStoreError::AccessDenied { parameter: parameter.to_owned(), reason },
         FetchError::Unavailable(why) => KeyStoreError::Unavailable(why),
+        FetchError::CredentialsRejected(why) => KeyStoreError::CredentialsRejected(why),
     }
 }
 

@@ -25,6 +25,10 @@ pub enum KeyStoreError {
         /// SSM's error code and message (names a role and an ARN, never a value).
         reason: String,
     },
+    /// The parameter service refused the caller's credentials (expired or invalid); only
+    /// [`crate::read_key`] and [`crate::list_keys`] report it (the key store's cache treats it as
+    /// [`KeyStoreError::Unavailable`], as before). The string is the service's code and message.
+    CredentialsRejected(String),
     /// The parameter exists but does not hold a usable RSA private key.
     InvalidKey {
         /// The parameter name.
@@ -57,6 +61,7 @@ impl fmt::Display for KeyStoreError {
                  (or configure the legacy parameter)"
             ),
             Self::Unavailable(why) => write!(f, "SSM Parameter Store unavailable: {why}"),
+            Self::CredentialsRejected(why) => write!(f, "SSM Parameter Store refused the credentials: {why}"),
             Self::AccessDenied { parameter, reason } => write!(
                 f,
                 "access denied reading SSM parameter {parameter} ({reason}): the function's role needs \

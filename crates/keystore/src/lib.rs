@@ -26,5 +26,5 @@ pub use name::{
 pub use pem::{parse_private_key, validate_private_key_pem};
 pub use source::{BoxFuture, FetchError, ParameterInfo, ParameterSource, SecretValue, Versioned};
 #[cfg(feature = "ssm")]
-pub use ssm::{DENIED_ERROR_CODES, SsmParameterSource, client as ssm_client};
+pub use ssm::{CREDENTIAL_ERROR_CODES, DENIED_ERROR_CODES, SsmParameterSource, client as ssm_client};
 pub use store::{CacheStatus, CachedKey, KeyStore, KeyStoreConfig};

@@ -23,6 +23,10 @@ pub enum FetchError {
     /// key behind it (`AccessDeniedException`, `InvalidKeyId`): a misconfiguration that asking
     /// again will not fix.
     AccessDenied(String),
+    /// The service refused the caller's credentials (expired, invalid or unsigned:
+    /// `ExpiredTokenException`, `UnrecognizedClientException`, ...): a configuration fault of
+    /// whoever runs the read, which asking again will not fix.
+    CredentialsRejected(String),
 }
 
 impl FetchError {
@@ -40,10 +44,15 @@ impl FetchError {
         Self::AccessDenied(capped(detail.into()))
     }
 
+    /// A refusal of the caller's credentials, its text cut to [`FetchError::MAX_DETAIL_LEN`].
+    pub fn credentials_rejected(detail: impl Into<String>) -> Self {
+        Self::CredentialsRejected(capped(detail.into()))
+    }
+
     /// The text, whichever the kind.
     pub fn detail(&self) -> &str {
         match self {
-            Self::Unavailable(d) | Self::AccessDenied(d) => d,
+            Self::Unavailable(d) | Self::AccessDenied(d) | Self::CredentialsRejected(d) => d,
         }
     }
 }

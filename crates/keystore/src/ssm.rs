@@ -61,6 +61,18 @@ impl SsmParameterSource {
 /// is in the SDK's retryable set (throttling, transient, HTTP 5xx), so the SDK makes one attempt.
 pub const DENIED_ERROR_CODES: &[&str] = &["AccessDeniedException", "InvalidKeyId"];
 
+/// Error codes that mean "these credentials are not accepted" (botocore's common AWS errors for
+/// JSON services: a token that expired, an unknown access key, a bad signature). The CLI tells
+/// its user to refresh credentials (exit 3) instead of blaming the service.
+pub const CREDENTIAL_ERROR_CODES: &[&str] = &[
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+];
+
 fn fetch_error<E, R>(err: &SdkError<E, R>) -> FetchError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
@@ -71,6 +83,12 @@ where
         && DENIED_ERROR_CODES.contains(&code)
     {
         return FetchError::access_denied(format!("{code}: {}", service.err().message().unwrap_or("")));
+    }
+    if let SdkError::ServiceError(service) = err
+        && let Some(code) = service.err().code()
+        && CREDENTIAL_ERROR_CODES.contains(&code)
+    {
+        return FetchError::credentials_rejected(format!("{code}: {}", service.err().message().unwrap_or("")));
     }
     // The SDK's error text names the error code and message from SSM; it never echoes a value.
     let kind = match err {

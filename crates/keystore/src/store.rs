@@ -168,7 +168,7 @@ fn negative_bytes(key_id: &str, error: &KeyStoreError) -> usize {
         | KeyStoreError::InvalidKey { parameter, .. }
         | KeyStoreError::KeyTooSmall { parameter, .. } => parameter.len(),
         KeyStoreError::AccessDenied { parameter, reason } => parameter.len() + reason.len(),
-        KeyStoreError::Unavailable(why) => why.len(),
+        KeyStoreError::Unavailable(why) | KeyStoreError::CredentialsRejected(why) => why.len(),
         _ => 0,
     };
     core::mem::size_of::<(String, Negative)>() + key_id.len() + held
@@ -219,7 +219,8 @@ struct Cache {
 fn fetch_failed(error: FetchError, parameter: &str) -> KeyStoreError {
     match error {
         FetchError::AccessDenied(reason) => KeyStoreError::AccessDenied { parameter: parameter.to_owned(), reason },
-        FetchError::Unavailable(why) => KeyStoreError::Unavailable(why),
+        // The Lambda's answer stays KeyStoreUnavailable for a rejected role session, as before.
+        FetchError::Unavailable(why) | FetchError::CredentialsRejected(why) => KeyStoreError::Unavailable(why),
     }
 }
 

@@ -64,7 +64,7 @@ impl ErrorCode {
     /// The code for a key store error.
     pub fn from_keystore_error(e: &KeyStoreError) -> Self {
         match e {
-            KeyStoreError::Unavailable(_) => Self::KeyStoreUnavailable,
+            KeyStoreError::Unavailable(_) | KeyStoreError::CredentialsRejected(_) => Self::KeyStoreUnavailable,
             KeyStoreError::AccessDenied { .. } => Self::KeyAccessDenied,
             KeyStoreError::InvalidKey { .. } | KeyStoreError::KeyTooSmall { .. } => Self::KeyInvalid,
             KeyStoreError::InvalidConfiguration(_) => Self::Internal,
