@@ -15,23 +15,27 @@ use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_main};
 use esdk_message::keyring::{CONNECT_PADDING, RawRsaKeyring};
 use esdk_message::provider::all_providers;
-use esdk_message::{Curve, DecryptOptions, Message, decrypt, encrypt_connect, key};
+use esdk_message::{Curve, DecryptOptions, Message, decrypt, encrypt_connect_der, key};
 
-/// The project's test-only RSA-4096 key (crates/test-support/fixtures).
-const KEY_PEM: &str = test_support::fixtures::RSA_4096_TEST_KEY;
-const PUBLIC_PEM: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
+/// The project's test-only RSA-4096 key (crates/test-support/fixtures), as PKCS#8 DER.
+fn test_key() -> key::PrivateKeyDer {
+    let der = test_support::fixtures::der(test_support::fixtures::RSA_4096_TEST_KEY);
+    key::PrivateKeyDer::from_pkcs8_der(zeroize::Zeroizing::new(der))
+}
 const KEY_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 const CARD_NUMBER: &[u8] = b"4111111111111111";
 
 fn bench(c: &mut Criterion) {
     let providers = all_providers();
     let encryptor = providers.first().copied().expect("a provider");
-    let message = encrypt_connect(encryptor, KEY_ID, PUBLIC_PEM, CARD_NUMBER).expect("encrypt");
+    let public = test_support::fixtures::der(test_support::fixtures::RSA_4096_TEST_PUBLIC);
+    let message = encrypt_connect_der(encryptor, KEY_ID, &public, CARD_NUMBER).expect("encrypt");
+    let der = test_key();
     let options = DecryptOptions::connect();
 
     let mut group = c.benchmark_group("connect_decrypt_rsa4096");
     for provider in &providers {
-        let keyring = RawRsaKeyring::connect_private(*provider, KEY_ID, KEY_PEM).expect("key");
+        let keyring = RawRsaKeyring::connect_private_der(*provider, KEY_ID, &der).expect("key");
         let check = decrypt(*provider, &[&keyring], &message, &options).expect("decrypt");
         assert_eq!(check.plaintext.expose(), CARD_NUMBER);
         group.bench_function(provider.name(), |b| {
@@ -46,7 +50,6 @@ fn bench(c: &mut Criterion) {
     let point = STANDARD.decode(parsed.header().signing_public_key().expect("signed")).expect("base64");
     let signature = parsed.signature().expect("signed");
     let signed = message.get(..message.len() - 2 - signature.len()).expect("footer");
-    let der = key::private_key_from_pem(KEY_PEM).expect("key");
 
     let mut group = c.benchmark_group("floor_rsa4096_oaep_sha512_plus_p384_verify");
     for provider in &providers {

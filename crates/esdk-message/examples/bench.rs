@@ -9,7 +9,7 @@
 //! ```
 //! `warm` times whole decrypts with the key already loaded; `floor` times one RSA-OAEP-SHA512
 //! private operation plus one ECDSA verification (the irreducible work of a decrypt);
-//! `cold` loads the PEM key and decrypts once (the process is timed from outside);
+//! `cold` loads the PEM key (PKCS#8) and decrypts once (the process is timed from outside);
 //! `steps` times each step of a decrypt on its own (a one-frame, version-1 signed message).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -26,6 +26,17 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn need(args: &[String], name: &str) -> String {
     arg(args, name).unwrap_or_else(|| panic!("missing {name}"))
+}
+
+/// The PKCS#8 private key in the PEM file at `path` (the keyrings take DER; PEM is read here).
+fn private_key(path: &str) -> key::PrivateKeyDer {
+    let pem = zeroize::Zeroizing::new(std::fs::read_to_string(path).expect("key"));
+    key::PrivateKeyDer::from_pkcs8_der(zeroize::Zeroizing::new(test_support::fixtures::der(&pem)))
+}
+
+/// The SubjectPublicKeyInfo DER in the PEM file at `path`.
+fn public_key(path: &str) -> Vec<u8> {
+    test_support::fixtures::der(&std::fs::read_to_string(path).expect("public key"))
 }
 
 fn provider(args: &[String]) -> &'static dyn CryptoProvider {
@@ -50,11 +61,11 @@ fn main() {
     let mode = args.first().cloned().unwrap_or_default();
     match mode.as_str() {
         "make" => {
-            let public = std::fs::read_to_string(need(&args, "--public")).expect("public key");
+            let public = public_key(&need(&args, "--public"));
             let bytes: usize = need(&args, "--bytes").parse().expect("bytes");
             let frame_length: u32 = arg(&args, "--frame-length").map_or(4096, |v| v.parse().expect("frame length"));
             let keyring =
-                RawRsaKeyring::connect_public(provider(&args), &need(&args, "--key-id"), &public).expect("key");
+                RawRsaKeyring::connect_public_der(provider(&args), &need(&args, "--key-id"), &public).expect("key");
             let digits: Vec<u8> = (0..bytes).map(|i| b"4111111111111111"[i % 16]).collect();
             let options = EncryptOptions { frame_length, ..EncryptOptions::connect() };
             let m = encrypt(provider(&args), &[&keyring], &digits, &options).expect("encrypts");
@@ -64,8 +75,8 @@ fn main() {
             let p = provider(&args);
             let message = std::fs::read(need(&args, "--message")).expect("message");
             let t0 = Instant::now();
-            let pem = std::fs::read_to_string(need(&args, "--key")).expect("key");
-            let keyring = RawRsaKeyring::connect_private(p, &need(&args, "--key-id"), &pem).expect("key loads");
+            let der = private_key(&need(&args, "--key"));
+            let keyring = RawRsaKeyring::connect_private_der(p, &need(&args, "--key-id"), &der).expect("key loads");
             let t1 = Instant::now();
             let keyrings: [&dyn Keyring; 1] = [&keyring];
             let options = DecryptOptions::connect();
@@ -101,8 +112,7 @@ fn main() {
             let p = provider(&args);
             let message = std::fs::read(need(&args, "--message")).expect("message");
             let m = Message::parse(&message, 1).expect("parses");
-            let der =
-                key::private_key_from_pem(&std::fs::read_to_string(need(&args, "--key")).expect("key")).expect("pem");
+            let der = private_key(&need(&args, "--key"));
             let rsa = p.rsa_private_key(der.as_bytes()).expect("rsa key");
             let edk = m.header().encrypted_data_keys()[0].ciphertext;
             let point = {
@@ -170,9 +180,8 @@ fn steps(args: &[String]) {
     let p = provider(args);
     let raw = std::fs::read(need(args, "--message")).expect("message");
     let text = STANDARD.encode(&raw); // what Connect hands the Lambda
-    let pem = std::fs::read_to_string(need(args, "--key")).expect("key");
-    let keyring = RawRsaKeyring::connect_private(p, &need(args, "--key-id"), &pem).expect("key loads");
-    let der = key::private_key_from_pem(&pem).expect("pem");
+    let der = private_key(&need(args, "--key"));
+    let keyring = RawRsaKeyring::connect_private_der(p, &need(args, "--key-id"), &der).expect("key loads");
     let rsa = p.rsa_private_key(der.as_bytes()).expect("rsa key");
 
     let m = Message::parse(&raw, 1).expect("parses");

@@ -58,9 +58,9 @@ mod tests {
     use crate::keyring::{Keyring, OwnedEncryptedDataKey, RawAesKeyring, RawRsaKeyring};
     use crate::provider::default_provider;
     use crate::suite::{CommitmentPolicy, Suite};
-    use crate::{EncryptOptions, encrypt, encrypt_connect};
+    use crate::test_keys::public;
+    use crate::{EncryptOptions, encrypt, encrypt_connect_der};
 
-    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
     const KEY_ID: &str = "5d1e3f7a-policy-unit-test";
 
     /// Wraps for `AmazonConnect` with whatever provider info it is given (not a real keyring).
@@ -96,8 +96,8 @@ mod tests {
 
     #[test]
     fn reads_the_key_id_of_both_connect_suites() {
-        let keyring = RawRsaKeyring::connect_public(default_provider(), KEY_ID, PUBLIC).expect("key");
-        let connect = encrypt_connect(default_provider(), KEY_ID, PUBLIC, b"4111").expect("encrypts");
+        let keyring = RawRsaKeyring::connect_public_der(default_provider(), KEY_ID, &public()).expect("key");
+        let connect = encrypt_connect_der(default_provider(), KEY_ID, &public(), b"4111").expect("encrypts");
         assert_eq!(key_id(&connect).as_deref(), Ok(KEY_ID));
         let committing = message(SuiteId::AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, &[&keyring]);
         assert_eq!(key_id(&committing).as_deref(), Ok(KEY_ID));

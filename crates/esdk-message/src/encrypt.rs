@@ -273,10 +273,9 @@ fn write_body(
 mod tests {
     use super::*;
     use crate::provider::all_providers;
+    use crate::test_keys::{private, public};
     use crate::{DecryptOptions, Message, decrypt};
 
-    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
-    const PRIVATE: &str = test_support::fixtures::RSA_4096_TEST_KEY;
     const KEY_ID: &str = "0c4b5a4e-7d0f-4c1e-9b0a-ivs-unit-test";
 
     fn sequence_iv(sequence: u32) -> [u8; IV_LEN] {
@@ -301,8 +300,8 @@ mod tests {
     fn connect_ivs_are_random_and_decrypt_with_every_provider() {
         for provider in all_providers() {
             let pt = plaintext();
-            let a = encrypt_connect(provider, KEY_ID, PUBLIC, &pt).unwrap();
-            let b = encrypt_connect(provider, KEY_ID, PUBLIC, &pt).unwrap();
+            let a = encrypt_connect_der(provider, KEY_ID, &public(), &pt).unwrap();
+            let b = encrypt_connect_der(provider, KEY_ID, &public(), &pt).unwrap();
             let (header_a, frames_a) = ivs_of(&a);
             let (header_b, _) = ivs_of(&b);
             assert_ne!(header_a, [0u8; IV_LEN], "{}: header IV is zero", provider.name());
@@ -318,7 +317,7 @@ mod tests {
             }
             assert_ne!(frames_a[0].1, frames_a[1].1);
             assert_ne!(frames_a[1].1, frames_a[2].1);
-            let keyring = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+            let keyring = RawRsaKeyring::connect_private_der(provider, KEY_ID, &private()).unwrap();
             let out = decrypt(provider, &[&keyring], &a, &DecryptOptions::connect()).unwrap();
             assert_eq!(out.plaintext.expose(), pt.as_slice());
         }
@@ -327,7 +326,7 @@ mod tests {
     #[test]
     fn sequence_ivs_are_zero_header_and_sequence_frames() {
         let provider = crate::provider::default_provider();
-        let keyring = RawRsaKeyring::connect_public(provider, KEY_ID, PUBLIC).unwrap();
+        let keyring = RawRsaKeyring::connect_public_der(provider, KEY_ID, &public()).unwrap();
         let pt = plaintext();
         let m = encrypt(provider, &[&keyring], &pt, &EncryptOptions::connect()).unwrap();
         let (header, frames) = ivs_of(&m);
@@ -336,20 +335,20 @@ mod tests {
         for (seq, iv) in &frames {
             assert_eq!(iv.as_slice(), sequence_iv(*seq).as_slice());
         }
-        let private = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        let private = RawRsaKeyring::connect_private_der(provider, KEY_ID, &private()).unwrap();
         assert_eq!(decrypt(provider, &[&private], &m, &DecryptOptions::connect()).unwrap().plaintext.expose(), pt);
     }
 
     #[test]
     fn random_non_framed_body_has_a_random_iv() {
         let provider = crate::provider::default_provider();
-        let keyring = RawRsaKeyring::connect_public(provider, KEY_ID, PUBLIC).unwrap();
+        let keyring = RawRsaKeyring::connect_public_der(provider, KEY_ID, &public()).unwrap();
         let options = EncryptOptions { frame_length: 0, ..EncryptOptions::connect() };
         let m = encrypt_with_ivs(provider, &[&keyring], b"4111111111111111", &options, IvPolicy::Random).unwrap();
         let (header, frames) = ivs_of(&m);
         assert_ne!(header, [0u8; IV_LEN]);
         assert_ne!(frames[0].1.as_slice(), sequence_iv(1).as_slice());
-        let private = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        let private = RawRsaKeyring::connect_private_der(provider, KEY_ID, &private()).unwrap();
         let out = decrypt(provider, &[&private], &m, &DecryptOptions::connect()).unwrap();
         assert_eq!(out.plaintext.expose(), b"4111111111111111");
     }

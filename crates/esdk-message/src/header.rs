@@ -455,8 +455,8 @@ mod tests {
     #[test]
     fn a_real_connect_header_re_encodes_to_its_own_bytes() {
         let provider = crate::provider::default_provider();
-        let public = test_support::fixtures::RSA_4096_TEST_PUBLIC;
-        let m = crate::encrypt_connect(provider, "codec-test", public, b"4111111111111111").unwrap();
+        let public = crate::test_keys::public();
+        let m = crate::encrypt_connect_der(provider, "codec-test", &public, b"4111111111111111").unwrap();
         let parsed = crate::Message::parse(&m, 1).unwrap();
         assert_eq!(parsed.header().encode().unwrap(), &m[..parsed.header_len()]);
     }

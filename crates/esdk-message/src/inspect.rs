@@ -218,9 +218,8 @@ mod tests {
     use crate::keyring::RawRsaKeyring;
     use crate::provider::default_provider;
     use crate::suite::Curve;
+    use crate::test_keys::{private, public};
 
-    const PUBLIC: &str = test_support::fixtures::RSA_4096_TEST_PUBLIC;
-    const PRIVATE: &str = test_support::fixtures::RSA_4096_TEST_KEY;
     const KEY_ID: &str = "7a0c2b3d-inspect-unit-test";
 
     /// What the audit did: swap the signing key for a fresh one and sign again. Header, data key
@@ -251,13 +250,13 @@ mod tests {
     #[test]
     fn a_re_signed_message_is_only_self_consistent_and_fails_full_verification() {
         let provider = default_provider();
-        let m = crate::encrypt_connect(provider, KEY_ID, PUBLIC, b"4111111111111111").unwrap();
+        let m = crate::encrypt_connect_der(provider, KEY_ID, &public(), b"4111111111111111").unwrap();
         let forged = re_signed(&m);
         assert_ne!(forged, m);
         let i = inspect(provider, &forged, 1).unwrap();
         assert_eq!(i.signature_check, SignatureCheck::SelfConsistent);
         assert_eq!(i.signature_check.to_string(), "self-consistent: proves nothing without the private key");
-        let keyring = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        let keyring = RawRsaKeyring::connect_private_der(provider, KEY_ID, &private()).unwrap();
         let r = inspect_verified(provider, &[&keyring], &forged, &DecryptOptions::connect());
         assert_eq!(r.err(), Some(Error::HeaderAuthFailed));
     }
@@ -265,14 +264,14 @@ mod tests {
     #[test]
     fn inspect_verified_reports_verified_only_with_the_right_key() {
         let provider = default_provider();
-        let m = crate::encrypt_connect(provider, KEY_ID, PUBLIC, b"4111111111111111").unwrap();
+        let m = crate::encrypt_connect_der(provider, KEY_ID, &public(), b"4111111111111111").unwrap();
         assert_eq!(inspect(provider, &m, 1).unwrap().signature_check, SignatureCheck::SelfConsistent);
-        let keyring = RawRsaKeyring::connect_private(provider, KEY_ID, PRIVATE).unwrap();
+        let keyring = RawRsaKeyring::connect_private_der(provider, KEY_ID, &private()).unwrap();
         let i = inspect_verified(provider, &[&keyring], &m, &DecryptOptions::connect()).unwrap();
         assert_eq!(i.signature_check, SignatureCheck::Verified);
         assert_eq!(i.signature_check.as_str(), "verified");
         assert_eq!(i.encrypted_data_keys[0].key_name, KEY_ID);
-        let other = RawRsaKeyring::connect_private(provider, "another-key-id", PRIVATE).unwrap();
+        let other = RawRsaKeyring::connect_private_der(provider, "another-key-id", &private()).unwrap();
         let r = inspect_verified(provider, &[&other], &m, &DecryptOptions::connect());
         assert_eq!(r.err(), Some(Error::NoMatchingKey));
     }

@@ -19,6 +19,8 @@ mod message;
 mod plaintext;
 pub mod provider;
 mod suite;
+#[cfg(test)]
+mod test_keys;
 
 pub use connect::{CONNECT_MAX_ENCRYPTED_DATA_KEYS, CONNECT_SUITES, connect_key_id, connect_key_id_of_input};
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, WireContext, serialize as serialize_encryption_context};

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use esdk_message::keyring::RawRsaKeyring;
 use esdk_message::provider::all_providers;
-use esdk_message::{DecryptOptions, decrypt, encrypt_connect};
-use support::{TEST_KEY_ID, TEST_KEY_PEM, TEST_PUBLIC_PEM};
+use esdk_message::{DecryptOptions, decrypt, encrypt_connect_der};
+use support::{TEST_KEY_ID, TEST_KEY_PEM, TEST_PUBLIC_PEM, test_key, test_public};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -97,7 +97,7 @@ fn we_decrypt_what_the_python_and_node_sdks_encrypt() {
             assert_eq!(parsed.header().suite_id().0, 0x0378, "{} output suite", oracle.name);
             assert_eq!(parsed.header().frame_length(), 4096);
             for provider in all_providers() {
-                let keyring = RawRsaKeyring::connect_private(provider, TEST_KEY_ID, TEST_KEY_PEM).expect("key");
+                let keyring = RawRsaKeyring::connect_private_der(provider, TEST_KEY_ID, &test_key()).expect("key");
                 let d = decrypt(provider, &[&keyring], &ct, &DecryptOptions::connect())
                     .unwrap_or_else(|e| panic!("{} {label} via {}: {e}", oracle.name, provider.name()));
                 assert_eq!(d.plaintext.expose(), pt.as_slice(), "{} {label} via {}", oracle.name, provider.name());
@@ -115,7 +115,7 @@ fn the_python_and_node_sdks_decrypt_what_we_encrypt() {
     for oracle in oracles("sdks_decrypt_our_messages") {
         for (label, pt) in plaintexts() {
             for provider in all_providers() {
-                let ct = encrypt_connect(provider, TEST_KEY_ID, TEST_PUBLIC_PEM, &pt).expect("encrypts");
+                let ct = encrypt_connect_der(provider, TEST_KEY_ID, &test_public(), &pt).expect("encrypts");
                 let input = write(&dir, &format!("{label}.{}.ct", provider.name()), &ct);
                 let output = dir.join(format!("{label}.{}.{}.pt", provider.name(), oracle.name));
                 let args = ["decrypt", "--private-key", private.to_str().unwrap(), "--key-id", TEST_KEY_ID];

@@ -8,9 +8,9 @@ use esdk_message::keyring::{Keyring, RawAesKeyring, RawRsaKeyring};
 use esdk_message::provider::{AwsLc, CryptoProvider, all_providers};
 use esdk_message::{
     CommitmentPolicy, DecryptOptions, EncryptOptions, EncryptionContext, Error, Message, SuiteId, decrypt, encrypt,
-    encrypt_connect,
+    encrypt_connect_der,
 };
-use support::{TEST_KEY_ID, TEST_KEY_PEM, TEST_PUBLIC_PEM};
+use support::{TEST_KEY_ID, test_key, test_public};
 
 const AES_KEY: [u8; 32] = [7; 32];
 
@@ -95,7 +95,7 @@ fn rejects_a_final_frame_longer_than_the_frame_length() {
 
 #[test]
 fn rejects_an_unsigned_suite_that_carries_a_signing_key() {
-    let mut m = encrypt_connect(&AwsLc, TEST_KEY_ID, TEST_PUBLIC_PEM, b"1234").expect("encrypts");
+    let mut m = encrypt_connect_der(&AwsLc, TEST_KEY_ID, &test_public(), b"1234").expect("encrypts");
     m[2..4].copy_from_slice(&0x0178u16.to_be_bytes());
     assert_eq!(parse_err(&m), Error::UnexpectedSignaturePublicKey(0x0178));
 }
@@ -127,8 +127,8 @@ fn rejects_unknown_suites_versions_and_types_by_value() {
 #[test]
 fn bounds_the_encrypted_data_key_count_while_parsing() {
     let options = EncryptOptions { frame_length: 16, ..EncryptOptions::connect() };
-    let a = RawRsaKeyring::connect_public(&AwsLc, "a", TEST_PUBLIC_PEM).expect("key");
-    let b = RawRsaKeyring::connect_public(&AwsLc, "b", TEST_PUBLIC_PEM).expect("key");
+    let a = RawRsaKeyring::connect_public_der(&AwsLc, "a", &test_public()).expect("key");
+    let b = RawRsaKeyring::connect_public_der(&AwsLc, "b", &test_public()).expect("key");
     let m = encrypt(&AwsLc, &[&a, &b], b"12", &options).expect("encrypts");
     assert_eq!(Message::parse(&m, 1).err(), Some(Error::TooManyEncryptedDataKeys { max: 1, found: 2 }));
     let mut zero = m.clone();
@@ -148,8 +148,8 @@ fn connect_policy_refuses_other_suites_and_committing_policy_refuses_connect() {
     let m = framed(SuiteId(0x0178));
     let r = decrypt(&AwsLc, &[&aes(&AwsLc) as &dyn Keyring], &m, &DecryptOptions::connect());
     assert_eq!(r.err(), Some(Error::SuiteNotAllowed(0x0178)));
-    let c = encrypt_connect(&AwsLc, TEST_KEY_ID, TEST_PUBLIC_PEM, b"1234").expect("encrypts");
-    let k = RawRsaKeyring::connect_private(&AwsLc, TEST_KEY_ID, TEST_KEY_PEM).expect("key");
+    let c = encrypt_connect_der(&AwsLc, TEST_KEY_ID, &test_public(), b"1234").expect("encrypts");
+    let k = RawRsaKeyring::connect_private_der(&AwsLc, TEST_KEY_ID, &test_key()).expect("key");
     let r = decrypt(&AwsLc, &[&k as &dyn Keyring], &c, &DecryptOptions::default());
     assert_eq!(r.err(), Some(Error::SuiteForbiddenByCommitmentPolicy(0x0378)));
 }
@@ -228,7 +228,7 @@ fn refuses_reserved_context_keys_on_encrypt() {
         encryption_context: [("aws-crypto-public-key".to_owned(), "x".to_owned())].into(),
         ..EncryptOptions::connect()
     };
-    let k = RawRsaKeyring::connect_public(&AwsLc, TEST_KEY_ID, TEST_PUBLIC_PEM).expect("key");
+    let k = RawRsaKeyring::connect_public_der(&AwsLc, TEST_KEY_ID, &test_public()).expect("key");
     assert_eq!(
         encrypt(&AwsLc, &[&k], b"1", &options).err(),
         Some(Error::ReservedEncryptionContextKey("aws-crypto-public-key".into()))

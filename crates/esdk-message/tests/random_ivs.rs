@@ -1,5 +1,5 @@
 //! Checked-in synthetic messages with random header and frame IVs, the shape real Connect output
-//! has (our `encrypt_connect` writes it too). They must decrypt with both providers, and each must
+//! has (our `encrypt_connect_der` writes it too). They must decrypt with both providers, and each must
 //! really carry random IVs, so the vectors keep testing what they claim to.
 //!
 //! `tests/data/random-iv-vectors.json` was made by this test with `SECURE_IVR_BLESS=1` under the
@@ -15,8 +15,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use esdk_message::keyring::RawRsaKeyring;
 use esdk_message::provider::{all_providers, default_provider};
-use esdk_message::{DecryptOptions, Message, decode_input, decrypt, encrypt_connect};
-use support::{TEST_KEY_ID, TEST_KEY_PEM, TEST_PUBLIC_PEM};
+use esdk_message::{DecryptOptions, Message, decode_input, decrypt, encrypt_connect_der};
+use support::{TEST_KEY_ID, test_key, test_public};
 
 const IV_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -70,7 +70,7 @@ fn bless() {
     let vectors: Vec<_> = plaintexts()
         .into_iter()
         .map(|(name, pt)| {
-            let ct = encrypt_connect(provider, TEST_KEY_ID, TEST_PUBLIC_PEM, &pt).unwrap();
+            let ct = encrypt_connect_der(provider, TEST_KEY_ID, &test_public(), &pt).unwrap();
             serde_json::json!({
                 "name": name,
                 "plaintext": String::from_utf8(pt).unwrap(),
@@ -110,7 +110,7 @@ fn random_iv_vectors_decrypt_with_every_provider_and_carry_random_ivs() {
             assert_ne!(*iv, sequence_iv(*seq), "{name}: frame {seq} IV is its sequence number");
         }
         for provider in all_providers() {
-            let keyring = RawRsaKeyring::connect_private(provider, TEST_KEY_ID, TEST_KEY_PEM).unwrap();
+            let keyring = RawRsaKeyring::connect_private_der(provider, TEST_KEY_ID, &test_key()).unwrap();
             let out = decrypt(provider, &[&keyring], ct_text.as_bytes(), &DecryptOptions::connect())
                 .unwrap_or_else(|e| panic!("{name} with {}: {e}", provider.name()));
             assert_eq!(out.plaintext.expose(), pt.as_slice(), "{name} with {}", provider.name());
@@ -130,7 +130,7 @@ fn a_random_iv_vector_with_one_iv_bit_flipped_fails_authentication() {
     for (what, at) in [("header IV", h - TAG_LEN - IV_LEN), ("final frame IV", h + 8)] {
         bytes[at] ^= 1;
         for provider in all_providers() {
-            let keyring = RawRsaKeyring::connect_private(provider, TEST_KEY_ID, TEST_KEY_PEM).unwrap();
+            let keyring = RawRsaKeyring::connect_private_der(provider, TEST_KEY_ID, &test_key()).unwrap();
             let r = decrypt(provider, &[&keyring], &bytes, &DecryptOptions::connect());
             assert!(r.is_err(), "{what} flipped, {}: decrypted anyway", provider.name());
         }

@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 
 use esdk_message::keyring::{CONNECT_NAMESPACE, Keyring, RawRsaKeyring};
 use esdk_message::provider::{AwsLc, CryptoProvider, RsaPadding, all_providers};
-use esdk_message::{DecryptOptions, EncryptOptions, Error, Hash, decrypt, encrypt, encrypt_connect, key};
-use support::{TEST_KEY_ID, TEST_KEY_PEM, TEST_PUBLIC_PEM};
+use esdk_message::{DecryptOptions, EncryptOptions, Error, Hash, decrypt, encrypt, encrypt_connect_der};
+use support::{TEST_KEY_ID, test_key, test_public};
 
 const CARD: &[u8] = b"4111111111111111";
 
 fn connect_message() -> Vec<u8> {
-    encrypt_connect(&AwsLc, TEST_KEY_ID, TEST_PUBLIC_PEM, CARD).expect("encrypts")
+    encrypt_connect_der(&AwsLc, TEST_KEY_ID, &test_public(), CARD).expect("encrypts")
 }
 
 fn keyring(provider: &dyn CryptoProvider) -> RawRsaKeyring {
-    RawRsaKeyring::connect_private(provider, TEST_KEY_ID, TEST_KEY_PEM).expect("test key loads")
+    RawRsaKeyring::connect_private_der(provider, TEST_KEY_ID, &test_key()).expect("test key loads")
 }
 
 /// Decrypts every candidate on two threads; returns the errors by kind, failing on any success.
@@ -114,7 +114,7 @@ fn base64_message_decrypts_and_base64_bit_flips_are_rejected() {
 
 #[test]
 fn a_message_for_another_key_id_finds_no_key() {
-    let message = encrypt_connect(&AwsLc, "other-key-id", TEST_PUBLIC_PEM, CARD).expect("encrypts");
+    let message = encrypt_connect_der(&AwsLc, "other-key-id", &test_public(), CARD).expect("encrypts");
     for provider in all_providers() {
         let r = decrypt(provider, &[&keyring(provider)], &message, &DecryptOptions::connect());
         assert_eq!(r.err(), Some(Error::NoMatchingKey));
@@ -131,7 +131,7 @@ fn swapping_the_key_id_in_the_header_fails_header_authentication() {
     let mut m = message.clone();
     m[at..at + TEST_KEY_ID.len()].copy_from_slice(swapped_id.as_bytes());
     for provider in all_providers() {
-        let swapped = RawRsaKeyring::connect_private(provider, &swapped_id, TEST_KEY_PEM).expect("loads");
+        let swapped = RawRsaKeyring::connect_private_der(provider, &swapped_id, &test_key()).expect("loads");
         let r = decrypt(provider, &[&swapped], &m, &DecryptOptions::connect());
         assert_eq!(r.err(), Some(Error::HeaderAuthFailed));
     }
@@ -139,8 +139,8 @@ fn swapping_the_key_id_in_the_header_fails_header_authentication() {
 
 #[test]
 fn a_wrong_oaep_hash_is_rejected_both_ways() {
-    let der = key::private_key_from_pem(TEST_KEY_PEM).expect("pem");
-    let spki = key::public_key_from_pem(TEST_PUBLIC_PEM).expect("pem");
+    let der = test_key();
+    let spki = test_public();
     for provider in all_providers() {
         // Our key with SHA-256 against a Connect (SHA-512) message.
         let sha256 = RawRsaKeyring::from_key_pair(

@@ -85,6 +85,6 @@ fn real_connect_ciphertext_inspects_without_a_key() {
         assert_eq!(i.encrypted_data_keys[0].key_name, "a5ecd749-4bd8-4a94-bfde-27eefe4f12b1");
         assert_eq!(i.encrypted_data_keys[0].ciphertext_len, 512);
         assert_eq!(i.encryption_context().iter().map(|(k, _)| k).collect::<Vec<_>>(), ["aws-crypto-public-key"]);
-        assert_eq!(i.signature, esdk_message::SignatureStatus::Valid);
+        assert_eq!(i.signature_check, esdk_message::SignatureCheck::SelfConsistent);
     }
 }

@@ -37,8 +37,9 @@ async fn call_with(
 
 fn with_options(key_ids: &[&str], options: &EncryptOptions) -> String {
     let provider = esdk_message::provider::default_provider();
+    let spki = test_support::fixtures::der(KEY_A_PUBLIC);
     let rings: Vec<RawRsaKeyring> =
-        key_ids.iter().map(|id| RawRsaKeyring::connect_public(provider, id, KEY_A_PUBLIC).unwrap()).collect();
+        key_ids.iter().map(|id| RawRsaKeyring::connect_public_der(provider, id, &spki).unwrap()).collect();
     let refs: Vec<&dyn Keyring> = rings.iter().map(|r| r as &dyn Keyring).collect();
     let ct = esdk_message::encrypt(provider, &refs, b"4111111111111111", options).unwrap();
     base64::engine::general_purpose::STANDARD.encode(ct)

@@ -65,7 +65,8 @@ pub(crate) async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
 /// A Connect-shaped ciphertext of `plaintext` for `key_id`, base64 as Connect passes it.
 pub(crate) fn encrypt(key_id: &str, public_pem: &str, plaintext: &str) -> String {
     let provider = esdk_message::provider::default_provider();
-    let ct = esdk_message::encrypt_connect(provider, key_id, public_pem, plaintext.as_bytes()).unwrap();
+    let spki = test_support::fixtures::der(public_pem);
+    let ct = esdk_message::encrypt_connect_der(provider, key_id, &spki, plaintext.as_bytes()).unwrap();
     base64::engine::general_purpose::STANDARD.encode(ct)
 }
 
