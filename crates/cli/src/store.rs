@@ -313,6 +313,11 @@ pub(crate) fn read_error(e: &keystore::KeyStoreError, name: &str, region: &str) 
             format!("reading {name} from SSM failed: {reason}"),
             "the caller's IAM policy (or the KMS key's policy) does not allow this; see the README's IAM section, or use --profile for an authorised role",
         ),
+        keystore::KeyStoreError::CredentialsRejected(why) => CliError::new(
+            Exit::Config,
+            format!("reading {name} from SSM failed: {why}"),
+            "the credentials are invalid or expired; refresh them (aws sso login, new session) or pick another --profile",
+        ),
         other => CliError::new(
             Exit::Aws,
             format!("reading {name} from SSM failed: {other}"),
@@ -347,12 +352,17 @@ impl Stored {
 /// ([`keystore::list_keys`]: the key store says which names are keys).
 pub(crate) async fn list(ssm: &Client, prefix: &str) -> Result<Vec<Stored>> {
     let source = keystore::SsmParameterSource::new(ssm.clone());
-    let listed = keystore::list_keys(&source, prefix).await.map_err(|e| {
-        CliError::new(
+    let listed = keystore::list_keys(&source, prefix).await.map_err(|e| match e {
+        keystore::KeyStoreError::CredentialsRejected(why) => CliError::new(
+            Exit::Config,
+            format!("listing parameters under {prefix} failed: {why}"),
+            "the credentials are invalid or expired; refresh them (aws sso login, new session) or pick another --profile",
+        ),
+        e => CliError::new(
             Exit::Aws,
             format!("listing parameters under {prefix} failed: {e}"),
             "check the caller's ssm:GetParametersByPath permission, --region and --endpoint-url",
-        )
+        ),
     })?;
     let mut keys = Vec::with_capacity(listed.len());
     for k in listed {

@@ -100,6 +100,16 @@ fn operations() -> Operations {
     ops
 }
 
+/// The IAM action that authorises an API operation: `service:Operation`, except where the
+/// service authorises it under another name (S3's Service Authorization Reference: ListObjectsV2
+/// is allowed by `s3:ListBucket`).
+fn iam_action(prefix: &str, operation: &str) -> String {
+    match (prefix, operation) {
+        ("s3", "ListObjectsV2" | "ListObjects") => "s3:ListBucket".to_owned(),
+        _ => format!("{prefix}:{operation}"),
+    }
+}
+
 /// The `service:Action`s called in `source`, with a location for each; Err names an ambiguous call.
 fn calls_in(source: &str, file: &str, ops: &Operations) -> Result<BTreeMap<String, String>, String> {
     // Drop comments (whole-line and trailing) so prose naming an operation is not a call.
@@ -138,7 +148,7 @@ fn calls_in(source: &str, file: &str, ops: &Operations) -> Result<BTreeMap<Strin
         };
         match chosen {
             Some((p, a)) => {
-                found.entry(format!("{p}:{a}")).or_insert(at);
+                found.entry(iam_action(p, a)).or_insert(at);
             }
             None => {
                 return Err(format!(

@@ -26,7 +26,7 @@ struct LogFile {
 
 /// What a path holds.
 #[derive(Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Plain,
     Gzip,
     /// A digest or Insight file.
@@ -35,7 +35,8 @@ enum Kind {
     Other,
 }
 
-fn kind(path: &Path) -> Kind {
+/// What a file (or S3 key) holds, by its name.
+pub(crate) fn kind(path: &Path) -> Kind {
     let text = path.to_string_lossy();
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let log = name.ends_with(".json") || name.ends_with(".json.gz");

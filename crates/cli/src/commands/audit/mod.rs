@@ -4,6 +4,7 @@
 //! [`files`] gather records and feed them to the [`report::Collector`] one by one, and
 //! [`render`] shows the one [`report::Report`] as text, JSON or HTML.
 
+mod bucket;
 mod coverage;
 mod files;
 mod lookup;
@@ -47,8 +48,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME")]
     pub(crate) legacy_parameter: Option<String>,
     /// Read CloudTrail log files under this directory instead of calling LookupEvents.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "trail_bucket")]
     pub(crate) trail_files: Option<PathBuf>,
+    /// Read CloudTrail log files straight from the trail's bucket (s3://BUCKET/PREFIX).
+    #[arg(long, value_name = "S3_URL", value_parser = bucket::parse_url)]
+    pub(crate) trail_bucket: Option<(String, String)>,
     /// Also write the report as one self-contained HTML file (created new; never overwritten).
     #[arg(long, value_name = "FILE")]
     pub(crate) html: Option<PathBuf>,
@@ -110,6 +114,23 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                 since,
                 until,
                 source: format!("files:{}", dir.display()),
+                kms_keys: Vec::new(),
+                warnings,
+            };
+            acc.finish(scope, gathered)
+        }
+        None if args.trail_bucket.is_some() => {
+            check_window(since, until)?;
+            let (bucket, key_prefix) = args.trail_bucket.clone().unwrap_or_default();
+            let aws = ctx.aws.load().await?;
+            let region = aws.region();
+            let mut acc = Collector::new(watched, since, until, &args.expect_roles, Some(region.clone()));
+            let gathered = bucket::read_bucket(&aws, &bucket, &key_prefix, &mut acc).await?;
+            let scope = Scope {
+                region: Some(region),
+                since,
+                until,
+                source: format!("s3://{bucket}/{key_prefix}"),
                 kms_keys: Vec::new(),
                 warnings,
             };
