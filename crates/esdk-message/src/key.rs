@@ -1,12 +1,11 @@
 //! Reading RSA keys and certificates from PEM, without any backend.
 //!
 //! Being replaced (issue 11): the stored private key is read by `keystore::StoredKey` through
-//! `pem-rfc7468`/`pkcs8`/`pkcs1`, and the keyrings take DER ([`PrivateKeyDer`]). The PEM functions
-//! here stay, thin, until their callers have moved, then go.
+//! `pem-rfc7468`/`pkcs8`/`pkcs1`, and the keyrings take DER ([`PrivateKeyDer`]). The PEM reader
+//! here is left only for [`crate::encrypt_connect`], until its last caller (the fuzz crate) moves.
 //!
-//! Private keys are normalised to PKCS#8 DER (PKCS#1 "RSA PRIVATE KEY" is wrapped), public
-//! material to SubjectPublicKeyInfo DER (from "PUBLIC KEY", "RSA PUBLIC KEY" or the first
-//! "CERTIFICATE"). The DER walker below reads only the few structures this needs.
+//! Public material is normalised to SubjectPublicKeyInfo DER (from "PUBLIC KEY", "RSA PUBLIC KEY"
+//! or the first "CERTIFICATE"). The DER walker below reads only the few structures this needs.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -74,26 +73,6 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
     Ok(blocks)
 }
 
-/// Reads the first RSA private key of a PEM text (PKCS#8 or PKCS#1).
-pub fn private_key_from_pem(text: &str) -> Result<PrivateKeyDer, Error> {
-    let blocks = pem_blocks(text)?;
-    for block in &blocks {
-        match block.label.as_str() {
-            "PRIVATE KEY" => return Ok(PrivateKeyDer(block.der.clone())),
-            "RSA PRIVATE KEY" => return Ok(PrivateKeyDer(pkcs1_to_pkcs8(&block.der)?)),
-            "ENCRYPTED PRIVATE KEY" => {
-                return Err(Error::InvalidKey("PEM key is encrypted with a passphrase; store it unencrypted"));
-            }
-            "EC PRIVATE KEY" => return Err(Error::InvalidKey("PEM holds an EC key; an RSA key is required")),
-            _ => {}
-        }
-    }
-    if blocks.iter().any(|b| matches!(b.label.as_str(), "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE")) {
-        return Err(Error::InvalidKey("PEM holds a public key or certificate, not the private key"));
-    }
-    Err(Error::InvalidKey("PEM holds no PRIVATE KEY or RSA PRIVATE KEY block"))
-}
-
 /// Reads RSA public key material as SubjectPublicKeyInfo DER.
 pub fn public_key_from_pem(text: &str) -> Result<Vec<u8>, Error> {
     let blocks = pem_blocks(text)?;
@@ -131,23 +110,6 @@ fn der_tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
     out.push(tag);
     der_len(out, content.len());
     out.extend_from_slice(content);
-}
-
-/// PrivateKeyInfo { version 0, rsaEncryption, OCTET STRING { RSAPrivateKey } }.
-fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-    // Make sure it is at least a SEQUENCE before wrapping it.
-    let mut c = Cursor::new(pkcs1);
-    let (tag, _) = der_read(&mut c)?;
-    if tag != 0x30 || !c.is_empty() {
-        return Err(Error::InvalidKey("RSA PRIVATE KEY block is not a DER SEQUENCE"));
-    }
-    let mut inner = Zeroizing::new(Vec::with_capacity(pkcs1.len() + 32));
-    inner.extend_from_slice(&[0x02, 0x01, 0x00]);
-    inner.extend_from_slice(&RSA_ALGORITHM_ID);
-    der_tlv(&mut inner, 0x04, pkcs1);
-    let mut out = Zeroizing::new(Vec::with_capacity(inner.len() + 8));
-    der_tlv(&mut out, 0x30, &inner);
-    Ok(out)
 }
 
 /// SubjectPublicKeyInfo { rsaEncryption, BIT STRING { RSAPublicKey } }.
@@ -221,34 +183,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tells_a_public_key_from_a_private_one() {
-        let pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
-        let err = private_key_from_pem(pem).map(|_| ());
-        assert_eq!(err, Err(Error::InvalidKey("PEM holds a public key or certificate, not the private key")));
+    fn tells_a_private_key_from_a_public_one() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let err = public_key_from_pem(pem);
+        assert_eq!(err, Err(Error::InvalidKey("PEM holds a private key; give the public key or certificate")));
     }
 
     #[test]
     fn refuses_text_without_pem() {
-        assert_eq!(private_key_from_pem("hello").map(|_| ()), Err(Error::InvalidKey("no PEM block found")));
-    }
-
-    #[test]
-    fn refuses_passphrase_protected_keys() {
-        let pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
-        assert!(matches!(private_key_from_pem(pem), Err(Error::InvalidKey(m)) if m.contains("passphrase")));
-    }
-
-    // Test-only keys generated for this repository (crates/test-support/fixtures/README.md).
-    #[test]
-    fn reads_pkcs8_and_wraps_pkcs1_keys_as_pkcs8() {
-        let pkcs8 = include_str!("../../test-support/fixtures/test-only-a-pkcs8-2048.pem");
-        let pkcs1 = include_str!("../../test-support/fixtures/test-only-b-pkcs1-3072.pem");
-        for pem in [pkcs8, pkcs1] {
-            let der = private_key_from_pem(pem).unwrap();
-            // PrivateKeyInfo ::= SEQUENCE { version 0, rsaEncryption, ... }
-            assert_eq!(der.as_bytes().get(4..7), Some(&[0x02, 0x01, 0x00][..]));
-            assert_eq!(der.as_bytes().get(7..22), Some(&RSA_ALGORITHM_ID[..]));
-        }
+        assert_eq!(public_key_from_pem("hello"), Err(Error::InvalidKey("no PEM block found")));
     }
 
     #[test]

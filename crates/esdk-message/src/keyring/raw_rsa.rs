@@ -12,7 +12,7 @@
 
 use crate::Error;
 use crate::header::EncryptedDataKey;
-use crate::key::{self, PrivateKeyDer};
+use crate::key::PrivateKeyDer;
 use crate::provider::{AesGcmKey, CryptoProvider, RsaPadding, RsaPrivateKey, RsaPublicKey};
 use crate::suite::{Hash, IV_LEN, Suite};
 
@@ -145,18 +145,6 @@ impl RawRsaKeyring {
     /// Amazon Connect's keyring for one key ID (encrypt only), from SubjectPublicKeyInfo DER.
     pub fn connect_public_der(provider: &dyn CryptoProvider, key_id: &str, spki_der: &[u8]) -> Result<Self, Error> {
         Self::from_public_key(provider, CONNECT_NAMESPACE, key_id, spki_der, CONNECT_PADDING)
-    }
-
-    /// [`Self::connect_private_der`] from PEM (PKCS#8 or PKCS#1). Being removed: PEM leaves this
-    /// crate (issue 11); parse PEM with `keystore` (`StoredKey`) or `pkcs8` and pass DER.
-    pub fn connect_private(provider: &dyn CryptoProvider, key_id: &str, pem: &str) -> Result<Self, Error> {
-        Self::connect_private_der(provider, key_id, &key::private_key_from_pem(pem)?)
-    }
-
-    /// [`Self::connect_public_der`] from a PEM public key or certificate. Being removed, as
-    /// [`Self::connect_private`].
-    pub fn connect_public(provider: &dyn CryptoProvider, key_id: &str, pem: &str) -> Result<Self, Error> {
-        Self::connect_public_der(provider, key_id, &key::public_key_from_pem(pem)?)
     }
 
     /// The RSA modulus size in bits.
