@@ -59,18 +59,6 @@ pub enum IvPolicy {
     Random,
 }
 
-/// [`encrypt_connect_der`] from a PEM public key or certificate.
-///
-/// Being removed with PEM from this crate (issue 11): use [`encrypt_connect_der`].
-pub fn encrypt_connect(
-    provider: &dyn CryptoProvider,
-    key_id: &str,
-    public_pem: &str,
-    plaintext: &[u8],
-) -> Result<Vec<u8>, Error> {
-    encrypt_connect_der(provider, key_id, &crate::key::public_key_from_pem(public_pem)?, plaintext)
-}
-
 /// Encrypts as Amazon Connect does, for the key ID whose public key is given as
 /// SubjectPublicKeyInfo DER: [`EncryptOptions::connect`] with [`IvPolicy::Random`].
 pub fn encrypt_connect_der(

@@ -76,31 +76,6 @@ impl core::fmt::Display for SignatureCheck {
     }
 }
 
-/// The former, coarser status. `Valid` meant only [`SignatureCheck::SelfConsistent`]; read
-/// [`Inspection::signature_check`] instead. Kept until its last caller moves, then removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureStatus {
-    /// The suite has no signature.
-    Unsigned,
-    /// Self-consistent only (see [`SignatureCheck::SelfConsistent`]), or verified.
-    Valid,
-    /// See [`SignatureCheck::Invalid`].
-    Invalid,
-    /// See [`SignatureCheck::BadPublicKey`].
-    BadPublicKey,
-}
-
-impl From<SignatureCheck> for SignatureStatus {
-    fn from(check: SignatureCheck) -> Self {
-        match check {
-            SignatureCheck::Unsigned => Self::Unsigned,
-            SignatureCheck::SelfConsistent | SignatureCheck::Verified => Self::Valid,
-            SignatureCheck::Invalid => Self::Invalid,
-            SignatureCheck::BadPublicKey => Self::BadPublicKey,
-        }
-    }
-}
-
 /// The structure of a message.
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -125,8 +100,6 @@ pub struct Inspection {
     pub content_length: usize,
     /// What the signature (and, from [`inspect_verified`], the whole message) proves.
     pub signature_check: SignatureCheck,
-    /// The former status, derived from `signature_check`; read `signature_check` instead.
-    pub signature: SignatureStatus,
 }
 
 /// Parses `input` (raw or base64) and checks its signature with the key the header carries.
@@ -184,7 +157,6 @@ fn describe(m: &Message<'_>, check: SignatureCheck) -> Inspection {
         frame_count: m.frame_count(),
         content_length: m.content_len(),
         signature_check: check,
-        signature: check.into(),
     }
 }
 

@@ -25,12 +25,10 @@ mod test_keys;
 pub use connect::{CONNECT_MAX_ENCRYPTED_DATA_KEYS, CONNECT_SUITES, connect_key_id, connect_key_id_of_input};
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, WireContext, serialize as serialize_encryption_context};
 pub use decrypt::{DecryptOptions, Decrypted, decrypt, decrypt_message};
-pub use encrypt::{
-    CONNECT_FRAME_LENGTH, EncryptOptions, IvPolicy, encrypt, encrypt_connect, encrypt_connect_der, encrypt_with_ivs,
-};
+pub use encrypt::{CONNECT_FRAME_LENGTH, EncryptOptions, IvPolicy, encrypt, encrypt_connect_der, encrypt_with_ivs};
 pub use error::Error;
 pub use header::{ContentType, EncryptedDataKey, Header};
-pub use inspect::{DataKeyInfo, Inspection, SignatureCheck, SignatureStatus, inspect, inspect_verified};
+pub use inspect::{DataKeyInfo, Inspection, SignatureCheck, inspect, inspect_verified};
 pub use message::{DEFAULT_MAX_ENCRYPTED_DATA_KEYS, Message, decode_input};
 pub use plaintext::Plaintext;
 pub use suite::{CommitmentPolicy, Curve, Hash, Kdf, Suite, SuiteId};

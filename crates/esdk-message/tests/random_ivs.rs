@@ -79,7 +79,7 @@ fn bless() {
         })
         .collect();
     let doc = serde_json::json!({
-        "about": "Synthetic Connect-shaped messages (suite 0x0378, frames of 4096, random IVs) under the test-only key tests/data/rsa-4096-test-key.pem; made by tests/random_ivs.rs with SECURE_IVR_BLESS=1.",
+        "about": "Synthetic Connect-shaped messages (suite 0x0378, frames of 4096, random IVs) under the test-only key crates/test-support/fixtures/rsa-4096-test-key.pem; made by tests/random_ivs.rs with SECURE_IVR_BLESS=1.",
         "key_id": TEST_KEY_ID,
         "vectors": vectors,
     });

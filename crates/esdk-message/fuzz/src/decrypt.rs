@@ -27,8 +27,8 @@ use crate::entry::{KEY_NAME, KEY_NAMESPACE, WRAPPING_KEY};
 /// The Connect key ID the fixed RSA keyring answers to.
 pub const CONNECT_KEY_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 /// The project's test-only RSA-4096 key pair (it protects nothing).
-const PRIVATE_PEM: &str = include_str!("../../tests/data/rsa-4096-test-key.pem");
-const PUBLIC_PEM: &str = include_str!("../../tests/data/rsa-4096-test-key.pub.pem");
+const PRIVATE_PEM: &str = include_str!("../../../test-support/fixtures/rsa-4096-test-key.pem");
+const PUBLIC_PEM: &str = include_str!("../../../test-support/fixtures/rsa-4096-test-key.pub.pem");
 
 /// The DER inside a PEM file of a test key (the body's base64; test keys only, so no
 /// constant-time decoding is needed).

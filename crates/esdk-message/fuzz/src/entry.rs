@@ -8,7 +8,7 @@
 use esdk_message::keyring::RawAesKeyring;
 use esdk_message::provider::all_providers;
 use esdk_message::{
-    DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DecryptOptions, Error, Message, SignatureStatus, decode_input, decrypt, inspect,
+    DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DecryptOptions, Error, Message, SignatureCheck, decode_input, decrypt, inspect,
 };
 
 /// Namespace (provider ID) of the fixed keyring.
@@ -31,9 +31,9 @@ pub enum Outcome {
     Decrypted,
 }
 
-/// What one provider made of an input: its name, the signature status `inspect` reported, and
+/// What one provider made of an input: its name, the signature check `inspect` reported, and
 /// the plaintext or error of `decrypt`.
-type ProviderResult = (&'static str, Result<SignatureStatus, Error>, Result<Vec<u8>, Error>);
+type ProviderResult = (&'static str, Result<SignatureCheck, Error>, Result<Vec<u8>, Error>);
 
 /// Runs one input through the whole path. Panics only if the library misbehaves: a panic inside
 /// it, or providers that disagree.
@@ -55,11 +55,11 @@ pub fn run(data: &[u8]) -> Outcome {
         );
         let keyring = RawAesKeyring::new(provider, KEY_NAMESPACE, KEY_NAME, &WRAPPING_KEY).expect("32-byte key");
         let decrypted = decrypt(provider, &[&keyring], data, &options).map(|d| d.plaintext.expose().to_vec());
-        let result = (provider.name(), inspected.map(|i| i.signature), decrypted);
+        let result = (provider.name(), inspected.map(|i| i.signature_check), decrypted);
         match &first {
             None => first = Some(result),
             Some((name, signature, plaintext)) => {
-                assert_eq!(&result.1, signature, "inspect signature status: {} vs {name}", result.0);
+                assert_eq!(&result.1, signature, "inspect signature check: {} vs {name}", result.0);
                 // Lengths and errors only: never print a plaintext.
                 let summary = |r: &Result<Vec<u8>, Error>| r.as_ref().map(Vec::len).map_err(Clone::clone);
                 assert!(

@@ -19,7 +19,7 @@ use esdk_message::keyring::RawAesKeyring;
 use esdk_message::provider::{AwsLc, all_providers};
 use esdk_message::{
     CommitmentPolicy, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, EncryptOptions, EncryptionContext, Message, SuiteId, encrypt,
-    encrypt_connect, inspect,
+    encrypt_connect_der, inspect,
 };
 use esdk_message_fuzz::layout;
 use proptest::prelude::*;
@@ -169,8 +169,8 @@ fn counter_sees_allocations() {
 /// A Connect-shaped message (RSA-4096 data key, 4096-byte frames, P-384 signature).
 #[test]
 fn connect_message_parse_and_inspect_are_bounded() {
-    let pem = include_str!("../../tests/data/rsa-4096-test-key.pub.pem");
-    let message = encrypt_connect(&AwsLc, "key-id", pem, &[b'4'; 9000]).expect("encrypt");
+    let spki = esdk_message_fuzz::decrypt::connect_public_der();
+    let message = encrypt_connect_der(&AwsLc, "key-id", &spki, &[b'4'; 9000]).expect("encrypt");
     assert_bounded(&message).expect("bounded");
 }
 
