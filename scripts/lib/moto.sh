@@ -4,7 +4,8 @@
 #   source scripts/lib/moto.sh
 #   moto_start            # sets MOTO_PORT, MOTO_PID, MOTO_ENDPOINT (http://127.0.0.1:PORT), MOTO_LOG
 #   ...                   # export SECURE_IVR_MOTO_ENDPOINT="$MOTO_ENDPOINT" for the Rust tests
-#   moto_stop             # stops only the server this shell started (by its pid)
+#   moto_stop             # stops only the server this process started (by its pid); a reused
+#                         # one is left to the script that started it
 #
 # MOTO_VENV (default <repo>/.venv) selects the venv; scripts/setup-python.sh creates it.
 
@@ -33,10 +34,15 @@ moto_start() {
         echo "moto.sh: $server not found; run scripts/setup-python.sh first" >&2
         return 1
     fi
-    if [ -n "${MOTO_PID:-}" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
+    # Reuse a server an enclosing script started, if it still answers (a server being stopped
+    # can still pass `kill -0` for a moment).
+    if [ -n "${MOTO_PID:-}" ] && kill -0 "$MOTO_PID" 2>/dev/null &&
+        "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+            "${MOTO_ENDPOINT:-}/moto-api/" >/dev/null 2>&1; then
         echo "moto.sh: already running (pid $MOTO_PID, $MOTO_ENDPOINT)" >&2
         return 0
     fi
+    unset MOTO_PID MOTO_OWNER
     local tries=0
     while :; do
         MOTO_PORT="$(moto_free_port)"
@@ -52,7 +58,8 @@ moto_start() {
             # moto answers its dashboard API once Flask is up.
             if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
                 "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then
-                export MOTO_PORT MOTO_PID MOTO_ENDPOINT MOTO_LOG
+                MOTO_OWNER=$$
+                export MOTO_PORT MOTO_PID MOTO_ENDPOINT MOTO_LOG MOTO_OWNER
                 echo "moto.sh: moto_server pid $MOTO_PID on $MOTO_ENDPOINT (log $MOTO_LOG)" >&2
                 return 0
             fi
@@ -73,10 +80,14 @@ moto_start() {
 
 # Stops the server started by moto_start (only that pid).
 moto_stop() {
-    if [ -n "${MOTO_PID:-}" ]; then
+    if [ -n "${MOTO_PID:-}" ] && [ "${MOTO_OWNER:-}" != "$$" ]; then
+        # Reused from the script that started it (scripts/test.sh shares one with its steps):
+        # that script stops it; stopping it here broke the next step that used it.
+        echo "moto.sh: leaving moto_server pid $MOTO_PID to the script that started it" >&2
+    elif [ -n "${MOTO_PID:-}" ]; then
         kill "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
         echo "moto.sh: stopped moto_server pid $MOTO_PID" >&2
     fi
-    unset MOTO_PID MOTO_PORT MOTO_ENDPOINT
+    unset MOTO_PID MOTO_PORT MOTO_ENDPOINT MOTO_OWNER
 }
