@@ -51,11 +51,17 @@ pub(crate) struct StackOutputs {
     pub(crate) key_access_alert: bool,
     /// `AlertTopicArn`, when the stack has one.
     pub(crate) alert_topic_arn: Option<String>,
+    /// The stack parameter `LegacyParameterName` (the function's SECURE_IVR_LEGACY_PARAMETER),
+    /// when it is set: a single parameter the function reads besides the prefix.
+    pub(crate) legacy_parameter: Option<String>,
 }
 
 /// Outputs every supported template has; a stack without one is from an older template.
 const REQUIRED: [&str; 5] =
     ["FunctionArn", "FunctionRoleArn", "KeyParameterPrefix", "KeyParametersKmsKeyArn", "KeyAccessAlert"];
+
+/// The template parameter that names the legacy single key parameter (empty: none).
+const LEGACY_PARAMETER: &str = "LegacyParameterName";
 
 /// Whether a status is accepted, and whether it deserves a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +223,14 @@ fn parse(stack: &Stack, instead: &str) -> Result<StackOutputs> {
         key_parameters_kms_key_arn: get("KeyParametersKmsKeyArn").unwrap_or_default(),
         key_access_alert,
         alert_topic_arn: get("AlertTopicArn"),
+        legacy_parameter: stack
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(LEGACY_PARAMETER))
+            .and_then(|p| p.resolved_value().or(p.parameter_value()))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
     })
 }
 
@@ -250,6 +264,23 @@ mod tests {
         assert_eq!(o.function_role_arn, FULL[1].1);
         assert!(o.key_access_alert);
         assert_eq!(o.alert_topic_arn, None);
+        assert_eq!(o.legacy_parameter, None);
+    }
+
+    #[test]
+    fn the_legacy_parameter_comes_from_the_stack_parameters_when_set() {
+        use aws_sdk_cloudformation::types::Parameter;
+        let with = |v: &str| {
+            let mut s = stack(StackStatus::CreateComplete, &FULL);
+            s.parameters = Some(vec![
+                Parameter::builder().parameter_key("KeyPath").parameter_value("/connect/input-keys").build(),
+                Parameter::builder().parameter_key("LegacyParameterName").parameter_value(v).build(),
+            ]);
+            parse(&s, "x").expect("usable").legacy_parameter
+        };
+        assert_eq!(with("CONNECT_INPUT_DECRYPTION_KEY").as_deref(), Some("CONNECT_INPUT_DECRYPTION_KEY"));
+        assert_eq!(with(""), None, "empty disables it");
+        assert_eq!(with("  "), None);
     }
 
     #[test]

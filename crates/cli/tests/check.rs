@@ -14,45 +14,16 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::process::Command;
 
 use common::iam::{Grant, IamConfig, fake_iam, template_grants};
-use common::{assert_code, bin_with_creds, err, fake_connect, form_encode, json, moto, out, run, unique_prefix};
+use common::{
+    StackOut, assert_code, bin_with_creds, create_stack, err, fake_connect, json, moto, moto_call, out, run,
+    unique_prefix,
+};
 
 /// moto's account (STS GetCallerIdentity answers it).
 const ACCOUNT: &str = "123456789012";
-
-/// One raw call to moto (it does not check signatures; it routes on the credential scope).
-fn moto_call(
-    endpoint: &str,
-    region: &str,
-    service: &str,
-    headers: &[(&str, &str)],
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(addr).expect("connect moto");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("write moto");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read moto");
-    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
-}
 
 fn moto_json(endpoint: &str, region: &str, service: &str, target: &str, body: &serde_json::Value) -> serde_json::Value {
     let (status, text) = moto_call(
@@ -94,60 +65,6 @@ fn key_policy(region: &str, role: &str, marker: &str) -> String {
         ]
     })
     .to_string()
-}
-
-struct StackOut<'a> {
-    role: &'a str,
-    function: &'a str,
-    key: &'a str,
-    alert: bool,
-    prefix: &'a str,
-}
-
-/// A stack that completes in moto and has the outputs of cloudformation/secure-ivr.yaml.
-fn create_stack(m: &str, region: &str, name: &str, o: &StackOut<'_>) {
-    let template = serde_json::json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {
-            "FunctionArn": {"Value": o.function},
-            "FunctionRoleArn": {"Value": o.role},
-            "KeyParameterPrefix": {"Value": o.prefix},
-            "KeyParametersKmsKeyArn": {"Value": o.key},
-            "KeyAccessAlert": {"Value": if o.alert { "true" } else { "false" }},
-            "LogGroupName": {"Value": format!("/aws/lambda/{name}")}
-        }
-    })
-    .to_string();
-    let body = format!(
-        "Action=CreateStack&Version=2010-05-15&StackName={}&TemplateBody={}",
-        form_encode(name),
-        form_encode(&template)
-    );
-    let (status, text) = moto_call(
-        m,
-        region,
-        "cloudformation",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        "POST",
-        "/",
-        &body,
-    );
-    assert_eq!(status, 200, "CreateStack: {text}");
-    let body = format!("Action=DescribeStacks&Version=2010-05-15&StackName={}", form_encode(name));
-    let (_, text) = moto_call(
-        m,
-        region,
-        "cloudformation",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        "POST",
-        "/",
-        &body,
-    );
-    assert!(
-        text.contains("<StackStatus>CREATE_COMPLETE</StackStatus>"),
-        "the test stack did not complete in moto: {text}"
-    );
 }
 
 fn names(tag: &str) -> (String, String, String) {
@@ -229,7 +146,7 @@ fn check_says_whether_the_function_can_read_each_key() {
         &m,
         region,
         &stack,
-        &StackOut { role: &role, function: &function, key: &stack_key, alert: true, prefix: &prefix },
+        &StackOut { role: &role, function: &function, key: &stack_key, alert: true, prefix: &prefix, legacy: "" },
     );
 
     let (grants, denies) = template_grants(region, ACCOUNT, &prefix, &function, &stack_key, Some(&marker));
@@ -394,7 +311,7 @@ fn check_reports_a_role_the_simulation_denies() {
         &m,
         region,
         &stack,
-        &StackOut { role: &role, function: &function, key: &key, alert: false, prefix: &prefix },
+        &StackOut { role: &role, function: &function, key: &key, alert: false, prefix: &prefix, legacy: "" },
     );
     let instance = "21111111-2222-3333-4444-555555555555";
     let (connect, _) = fake_connect(instance);
@@ -490,7 +407,7 @@ fn iam_throttling_or_access_denied_is_a_clear_error() {
         &m,
         region,
         &stack,
-        &StackOut { role: &role, function: &function, key: &key, alert: false, prefix: &prefix },
+        &StackOut { role: &role, function: &function, key: &key, alert: false, prefix: &prefix, legacy: "" },
     );
     let instance = "31111111-2222-3333-4444-555555555555";
     let (connect, _) = fake_connect(instance);

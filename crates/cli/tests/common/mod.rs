@@ -371,3 +371,92 @@ pub(crate) fn outputs_template(outputs: &[(&str, &str)]) -> String {
     })
     .to_string()
 }
+
+/// One raw call to moto (it does not check signatures; it routes on the credential scope).
+pub(crate) fn moto_call(
+    endpoint: &str,
+    region: &str,
+    service: &str,
+    headers: &[(&str, &str)],
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect moto");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("write moto");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read moto");
+    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// The outputs (and the one parameter) of a test stack, as cloudformation/secure-ivr.yaml has them.
+pub(crate) struct StackOut<'a> {
+    pub(crate) role: &'a str,
+    pub(crate) function: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) alert: bool,
+    /// The stack parameter LegacyParameterName ("": none, the template's default).
+    pub(crate) legacy: &'a str,
+    pub(crate) prefix: &'a str,
+}
+
+/// A stack that completes in moto and has the outputs of cloudformation/secure-ivr.yaml.
+pub(crate) fn create_stack(m: &str, region: &str, name: &str, o: &StackOut<'_>) {
+    let template = serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"LegacyParameterName": {"Type": "String", "Default": ""}},
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {
+            "FunctionArn": {"Value": o.function},
+            "FunctionRoleArn": {"Value": o.role},
+            "KeyParameterPrefix": {"Value": o.prefix},
+            "KeyParametersKmsKeyArn": {"Value": o.key},
+            "KeyAccessAlert": {"Value": if o.alert { "true" } else { "false" }},
+            "LogGroupName": {"Value": format!("/aws/lambda/{name}")}
+        }
+    })
+    .to_string();
+    let body = format!(
+        "Action=CreateStack&Version=2010-05-15&StackName={}&TemplateBody={}&Parameters.member.1.ParameterKey=LegacyParameterName&Parameters.member.1.ParameterValue={}",
+        form_encode(name),
+        form_encode(&template),
+        form_encode(o.legacy)
+    );
+    let (status, text) = moto_call(
+        m,
+        region,
+        "cloudformation",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "POST",
+        "/",
+        &body,
+    );
+    assert_eq!(status, 200, "CreateStack: {text}");
+    let body = format!("Action=DescribeStacks&Version=2010-05-15&StackName={}", form_encode(name));
+    let (_, text) = moto_call(
+        m,
+        region,
+        "cloudformation",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "POST",
+        "/",
+        &body,
+    );
+    assert!(
+        text.contains("<StackStatus>CREATE_COMPLETE</StackStatus>"),
+        "the test stack did not complete in moto: {text}"
+    );
+}

@@ -29,8 +29,8 @@ use crate::output::{emit, progress};
 ///
 /// Reads the CloudTrail LookupEvents API (last 90 days, management events; paced to CloudTrail's 2
 /// requests per second, so a busy account takes minutes) or, with --trail-files, CloudTrail log
-/// files (.json / .json.gz, as delivered to S3). Exit 9 when --expect-role is given and any other
-/// principal touched the keys.
+/// files (.json / .json.gz, as delivered to S3). Exit 9 when --expect-role (or --stack, whose function
+/// role is then expected) is given and any other principal touched the keys.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Start of the period: a duration back from now (90m, 24h, 7d, 2w) or an RFC 3339 time.
@@ -47,6 +47,11 @@ pub(crate) struct Args {
     /// beside the prefix.
     #[arg(long, value_name = "NAME")]
     pub(crate) legacy_parameter: Option<String>,
+    /// The CloudFormation stack that deployed the function (name or stack ID): its
+    /// LegacyParameterName parameter is audited beside the prefix, and, unless --expect-role is
+    /// given, its FunctionRoleArn output is the expected reader (others then exit 9).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) stack: Option<String>,
     /// Read CloudTrail log files under this directory instead of calling LookupEvents.
     #[arg(long, value_name = "DIR", conflicts_with = "trail_bucket")]
     pub(crate) trail_files: Option<PathBuf>,
@@ -100,14 +105,31 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let now = OffsetDateTime::now_utc();
     let until = args.until.map_or(now, |w| w.resolve(now)).min(now);
     let mut since = args.since.resolve(now);
-    let legacy: Vec<String> = args.legacy_parameter.iter().cloned().collect();
-    let watched = Watched::new(&prefix, &legacy);
+    let mut legacy: Vec<String> = args.legacy_parameter.iter().cloned().collect();
+    let mut expect_roles = args.expect_roles.clone();
     let mut warnings = Vec::new();
+    if let Some(stack) = &args.stack {
+        let from = from_stack(ctx, stack, &prefix).await?;
+        if let Some(l) = from.legacy {
+            if legacy.iter().any(|x| coverage::name_of(x) == coverage::name_of(&l)) {
+                progress(format!("the stack's legacy parameter {l} is the one --legacy-parameter names"));
+            } else {
+                progress(format!("also auditing the stack's legacy parameter {l} (LegacyParameterName)"));
+                legacy.push(l);
+            }
+        }
+        if expect_roles.is_empty() {
+            progress(format!("expected reader: the stack's function role {}", from.role));
+            expect_roles.push(from.role);
+        }
+        warnings.extend(from.warnings);
+    }
+    let watched = Watched::new(&prefix, &legacy);
     let report = match &args.trail_files {
         Some(dir) => {
             check_window(since, until)?;
             let region = files_region(ctx);
-            let mut acc = Collector::new(watched, since, until, &args.expect_roles, region.clone());
+            let mut acc = Collector::new(watched, since, until, &expect_roles, region.clone());
             let gathered = files::read_dir(dir, &mut acc)?;
             let scope = Scope {
                 region,
@@ -124,7 +146,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             let (bucket, key_prefix) = args.trail_bucket.clone().unwrap_or_default();
             let aws = ctx.aws.load().await?;
             let region = aws.region();
-            let mut acc = Collector::new(watched, since, until, &args.expect_roles, Some(region.clone()));
+            let mut acc = Collector::new(watched, since, until, &expect_roles, Some(region.clone()));
             let gathered = bucket::read_bucket(&aws, &bucket, &key_prefix, &mut acc).await?;
             let scope = Scope {
                 region: Some(region),
@@ -153,7 +175,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                 progress(format!("warning: {w}"));
             }
             warnings.extend(plan.warnings.iter().cloned());
-            let mut acc = Collector::new(watched, since, until, &args.expect_roles, Some(region.clone()));
+            let mut acc = Collector::new(watched, since, until, &expect_roles, Some(region.clone()));
             let gathered = lookup::run(&aws, &plan, &mut acc, since, until, args.lookup_rate).await?;
             progress(format!(
                 "{} LookupEvents requests ({} pages, {} throttled and retried) in {:.1}s",
@@ -177,6 +199,33 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let findings = !report.unexpected_principals.is_empty();
     emit(ctx.output, &report)?;
     Ok(if findings { Outcome::Findings } else { Outcome::Done })
+}
+
+/// What `--stack` adds to the audit.
+struct FromStack {
+    legacy: Option<String>,
+    role: String,
+    warnings: Vec<String>,
+}
+
+/// Reads the stack's outputs and parameters (one DescribeStacks).
+async fn from_stack(ctx: &Ctx, stack: &str, prefix: &str) -> Result<FromStack> {
+    let aws = ctx.aws.load().await?;
+    let args = crate::stack::StackArgs { stack: stack.to_owned() };
+    let outs = args.outputs(&aws, "--legacy-parameter NAME and --expect-role ROLE instead of --stack").await?;
+    let mut warnings = Vec::new();
+    let level = |p: &str| format!("{}/", p.trim().trim_end_matches('/'));
+    if level(&outs.key_parameter_prefix) != level(prefix) {
+        let w = format!(
+            "stack {} reads keys under {} but this audit covers {prefix}; pass --prefix {} to audit the function's keys",
+            outs.stack_name,
+            level(&outs.key_parameter_prefix),
+            level(&outs.key_parameter_prefix)
+        );
+        progress(format!("warning: {w}"));
+        warnings.push(w);
+    }
+    Ok(FromStack { legacy: outs.legacy_parameter, role: outs.function_role_arn, warnings })
 }
 
 fn check_window(since: OffsetDateTime, until: OffsetDateTime) -> Result<()> {
