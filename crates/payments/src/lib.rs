@@ -1,3 +1,29 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::indexing_slicing)]
+
+mod connector;
+mod currency;
+mod error;
+pub mod generic;
+mod idempotency;
+mod outcome;
+mod request;
+mod secret;
+pub mod stripe;
+mod transport;
+mod url;
+
+pub use connector::{BoxFuture, Connector};
+pub use currency::Currency;
+pub use error::{ConfigError, RequestError};
+pub use generic::HttpConnector;
+pub use idempotency::{IdempotencyKey, IdempotencyKeyer, KEY_PREFIX};
+pub use outcome::{ErrorKind, MAX_OPAQUE_ID_LEN, NotOpaque, OpaqueId, Outcome};
+pub use request::{
+    Amount, CARD_NUMBER_LEN, CardData, CardNumber, ContactId, Cvc, Expiry, MAX_AMOUNT, MAX_CONTACT_ID_LEN, Operation,
+    PaymentRequest, parameter,
+};
+pub use secret::{ConnectorSecret, MAX_SECRET_LEN};
+pub use stripe::{Capture, StripeConnector};
+pub use url::EndpointUrl;
