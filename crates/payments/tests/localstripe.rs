@@ -44,6 +44,7 @@ fn repo() -> PathBuf {
 }
 
 /// Starts localstripe, or records why not (a counted skip, or a failure when services are required).
+#[allow(clippy::unwrap_in_result, reason = "a failed start is a failed test, a missing service a skip")]
 fn start(test: &str) -> Option<Localstripe> {
     let python = repo().join(".venv/bin/python");
     let usable = Command::new(&python)

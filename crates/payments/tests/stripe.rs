@@ -130,13 +130,16 @@ fn stripe_answer(r: &Received, n: usize) -> Reply {
     }
 }
 
+/// A saved answer: the request body it was for, status, body.
+type Saved = (Vec<u8>, u16, String);
+
 /// Stripe's idempotency layer in front of `inner`: a key seen before with the same parameters
 /// replays the saved answer; with other parameters it is a 400 `idempotency_error`. 5xx answers
 /// are not saved (Stripe saves only requests that ran).
 fn with_idempotency(
     inner: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static,
 ) -> impl Fn(&Received, usize) -> Reply + Send + Sync + 'static {
-    let saved: Arc<Mutex<HashMap<String, (Vec<u8>, u16, String)>>> = Arc::default();
+    let saved: Arc<Mutex<HashMap<String, Saved>>> = Arc::default();
     move |r, n| {
         let key = r.header("idempotency-key").expect("Idempotency-Key on every request").to_owned();
         if let Some((body, status, answer)) = saved.lock().unwrap().get(&key) {
