@@ -156,7 +156,8 @@ fn module_content_renders_as_secure_ivr_flow_renders_the_file() {
     let cert = PathBuf::from(json(&o)["files"][0].as_str().expect("cert path"));
     let pem = read(&cert);
     assert!(pem.contains('\n'), "a PEM certificate has line breaks to escape");
-    let (key_id, arn) = ("11111111-aaaa-4bbb-8ccc-222222222222", "arn:aws:lambda:eu-west-2:111122223333:function:decrypt");
+    let (key_id, arn) =
+        ("11111111-aaaa-4bbb-8ccc-222222222222", "arn:aws:lambda:eu-west-2:111122223333:function:decrypt");
 
     let mut c = bin();
     c.args(["flow", "--key-id", key_id, "--lambda-arn", arn, "--template"])
@@ -170,8 +171,9 @@ fn module_content_renders_as_secure_ivr_flow_renders_the_file() {
     let text = read(&template_path());
     let lines: Vec<&str> = text.lines().collect();
     let (_, i) = blocks(&lines).into_iter().find(|(n, _)| n == "secure-ivr-capture-module").expect("module block");
-    let by_stack: serde_json::Value = serde_json::from_str(&cloudformation_sub(lines.get(i).expect("line"), key_id, &pem, arn))
-        .expect("the stack's module Content is JSON once CloudFormation fills it");
+    let by_stack: serde_json::Value =
+        serde_json::from_str(&cloudformation_sub(lines.get(i).expect("line"), key_id, &pem, arn))
+            .expect("the stack's module Content is JSON once CloudFormation fills it");
     assert!(by_stack == rendered, "the stack and `secure-ivr flow` give different modules");
     let capture = by_stack["Actions"]
         .as_array()
