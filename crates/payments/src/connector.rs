@@ -20,6 +20,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// - nothing written (connection refused, DNS, TLS handshake) until the deadline: `Error{Unreachable}`;
 /// - possibly written and no final answer (lost connection, timeout, 5xx to the end): `Unknown`;
 /// - a final answer: mapped by the connector (authorized, tokenized, declined, or an error kind).
+///
+/// A deadline already past sends nothing (`Error{Unreachable}`). Runs on a tokio runtime (each
+/// attempt's connection is driven by a task it spawns and aborts).
 pub trait Connector: Send + Sync {
     /// The configuration name (`http`, `stripe`).
     fn name(&self) -> &'static str;

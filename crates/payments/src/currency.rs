@@ -23,7 +23,7 @@ const CODES: &[&str] = &[
     "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
-/// An ISO 4217 alphabetic code from [the circulating list](CODES), upper case.
+/// An ISO 4217 alphabetic code from the circulating list (List One less funds, metals and test codes), upper case.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency(&'static str);
 

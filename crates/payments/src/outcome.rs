@@ -59,8 +59,10 @@ impl fmt::Display for OpaqueId {
     }
 }
 
-/// Why a connector answered [`Outcome::Error`]. Every kind means: no money moved as far as this
-/// process can know (anything that might have moved money is [`Outcome::Unknown`]).
+/// Why a connector answered [`Outcome::Error`]: not approved. Every kind but `InvalidAnswer` means
+/// nothing was charged as far as this process can know (anything that might have moved money
+/// without a final answer is [`Outcome::Unknown`]); `InvalidAnswer` is a gateway that answered but
+/// broke the contract, an incident to reconcile by the idempotency key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -129,6 +129,11 @@ impl Transport {
     }
 
     async fn attempt(&self, url: &EndpointUrl, request: Request<Full<Bytes>>, deadline: Instant) -> Attempt {
+        // tokio's timeout polls the inner future once before looking at the clock: check first, so
+        // a deadline already past can never let a request out.
+        if Instant::now() >= deadline {
+            return Attempt::NotSent;
+        }
         let mut connector = self.connector.clone();
         let origin = url.origin();
         let connecting = async move {

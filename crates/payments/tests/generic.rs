@@ -259,3 +259,14 @@ async fn the_card_reaches_only_the_body() {
     assert!(!key.as_str().contains(&digits[12..]), "the key shows nothing of the card");
     assert!(!format!("{outcome:?} {outcome}").contains(digits));
 }
+
+#[tokio::test]
+async fn a_deadline_already_past_sends_nothing() {
+    let server = merchant(|_, _| Reply::Json(200, r#"{"status":"authorized","payment_id":"p"}"#.into())).await;
+    let req = request(authorize(1250, "GBP"));
+    let past = tokio::time::Instant::now() - Duration::from_millis(1);
+    let outcome = connector(&server, SECRET).execute(&req, &keyer().key(&req), past).await;
+    assert_eq!(outcome, Outcome::Error { kind: ErrorKind::Unreachable });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(server.requests().is_empty(), "no request reached the merchant");
+}
