@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Deploy Secure IVR to an AWS account with the AWS CLI: upload the arm64 zip to S3 under a
-# content-addressed key, create a CloudFormation change set for cloudformation/secure-ivr.yaml,
-# execute it, wait, and print the stack outputs and the commands that come next.
+# Deploy Secure IVR to an AWS account with the AWS CLI: upload the arm64 zips (the decrypting
+# function, and the attachment scanner's when there is one) to S3 under content-addressed keys,
+# create a CloudFormation change set for cloudformation/secure-ivr.yaml, execute it, wait, and
+# print the stack outputs and the commands that come next.
 #
 #   scripts/deploy.sh --bucket BUCKET --instance-arn ARN [options]
 #
@@ -15,7 +16,11 @@
 #   --profile NAME         AWS CLI profile
 #   --zip PATH             function zip (default: cargo's target directory
 #                          /lambda/bootstrap/bootstrap.zip, as scripts/build-lambda.sh makes it)
-#   --build                run scripts/build-lambda.sh first
+#   --scanner-zip PATH     the attachment scanner's zip (default, when --zip is not given either:
+#                          cargo's target directory /lambda/attachment-scanner/bootstrap.zip, if
+#                          built). Uploaded beside the other and passed as ScannerCodeS3Key; the
+#                          scanner runs only with --param AttachmentScanning=true, which needs it
+#   --build                run scripts/build-lambda.sh first (builds both zips)
 #   --s3-prefix PREFIX     key prefix in the bucket (default: secure-ivr)
 #   --key-path PATH        SSM path of the private keys (default: /connect/secure-ivr/keys)
 #   --alert-email EMAIL    subscribe EMAIL to key access alerts and alarms
@@ -38,7 +43,7 @@ log() { printf 'deploy: %s\n' "$*" >&2; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 die() { log "ERROR: $*"; exit 1; }
 
-bucket="" instance_arn="" stack="secure-ivr" region="" profile="" zip=""
+bucket="" instance_arn="" stack="secure-ivr" region="" profile="" zip="" scanner_zip=""
 build=0 s3_prefix="secure-ivr" key_path="/connect/secure-ivr/keys" alert_email="" execute=1
 # Newline-separated KEY=VALUE lines: a plain string, so an empty list needs no "${arr[@]}"
 # (which bash 3.2 calls unbound under set -u).
@@ -53,6 +58,7 @@ while [[ $# -gt 0 ]]; do
         --region) need_value "$@"; region="$2"; shift 2 ;;
         --profile) need_value "$@"; profile="$2"; shift 2 ;;
         --zip) need_value "$@"; zip="$2"; shift 2 ;;
+        --scanner-zip) need_value "$@"; scanner_zip="$2"; shift 2 ;;
         --build) build=1; shift ;;
         --s3-prefix) need_value "$@"; s3_prefix="${2%/}"; shift 2 ;;
         --key-path) need_value "$@"; key_path="${2%/}"; shift 2 ;;
@@ -103,9 +109,23 @@ if [[ -z "$zip" ]]; then
     source "$repo/scripts/lib/cargo.sh"
     target_dir="$(cd "$repo" && cargo_target_dir)" || die "could not find cargo's target directory: pass --zip PATH"
     zip="$target_dir/lambda/bootstrap/bootstrap.zip"
+    # Both zips from the same build: the scanner's is taken from there only when --zip is not given.
+    if [[ -z "$scanner_zip" && -f "$target_dir/lambda/attachment-scanner/bootstrap.zip" ]]; then
+        scanner_zip="$target_dir/lambda/attachment-scanner/bootstrap.zip"
+    fi
 fi
 [[ -f "$zip" && -s "$zip" ]] || die "no zip at $zip: run scripts/build-lambda.sh (or pass --build, or --zip PATH)"
 [[ "$(head -c 2 "$zip")" == PK ]] || die "$zip is not a zip file (build it with scripts/build-lambda.sh)"
+if [[ -n "$scanner_zip" ]]; then
+    [[ -f "$scanner_zip" && -s "$scanner_zip" ]] ||
+        die "no attachment scanner zip at $scanner_zip: run scripts/build-lambda.sh (it builds both), or fix --scanner-zip"
+    [[ "$(head -c 2 "$scanner_zip")" == PK ]] || die "$scanner_zip is not a zip file (build it with scripts/build-lambda.sh)"
+fi
+# The scanner cannot run without its code; say so before any AWS call (the template's rule would
+# refuse the change set later, after the uploads).
+if [[ -z "$scanner_zip" && $'\n'"$extra_params" == *$'\n'AttachmentScanning=true$'\n'* ]]; then
+    die "AttachmentScanning=true needs the attachment scanner's zip: run scripts/build-lambda.sh (it builds both), or pass --scanner-zip PATH"
+fi
 
 command -v aws >/dev/null 2>&1 ||
     die "the AWS CLI (aws) is not on PATH: install it (https://docs.aws.amazon.com/cli/), then run this again"
@@ -168,6 +188,15 @@ log "uploading ${zip#"$repo"/} ($(file_size "$zip") bytes) to s3://$bucket/$key"
 aws_ s3api put-object --bucket "$bucket" --key "$key" --body "$zip" --expected-bucket-owner "$account" \
     --content-type application/zip --metadata "sha256=$digest" >/dev/null ||
     die "step upload: put-object to s3://$bucket/$key failed: $(aws_error)"
+scanner_key=""
+if [[ -n "$scanner_zip" ]]; then
+    scanner_digest="$(sha256_hex "$scanner_zip")" || die "could not hash $scanner_zip"
+    scanner_key="$s3_prefix/attachment-scanner-$(printf '%s' "$scanner_digest" | cut -c1-16).zip"
+    log "uploading ${scanner_zip#"$repo"/} ($(file_size "$scanner_zip") bytes) to s3://$bucket/$scanner_key"
+    aws_ s3api put-object --bucket "$bucket" --key "$scanner_key" --body "$scanner_zip" --expected-bucket-owner "$account" \
+        --content-type application/zip --metadata "sha256=$scanner_digest" >/dev/null ||
+        die "step upload: put-object to s3://$bucket/$scanner_key failed: $(aws_error)"
+fi
 
 # ---------------------------------------------------------------- 4. change set
 # CloudFormation takes at most 51,200 bytes inline; a larger template goes to the bucket too
@@ -222,6 +251,13 @@ add_param ConnectInstanceArn "$instance_arn"
 add_param CodeS3Bucket "$bucket"
 add_param CodeS3Key "$key"
 add_param KeyPath "$key_path"
+# Without a scanner zip the parameter is not given: a new stack takes its default (""), an update
+# keeps the code it runs (UsePreviousValue, below).
+if [[ -n "$scanner_key" ]]; then
+    [[ ",$template_params," == *",ScannerCodeS3Key,"* ]] ||
+        die "step change set: the template has no ScannerCodeS3Key parameter for the scanner's zip (uploaded to s3://$bucket/$scanner_key); use cloudformation/secure-ivr.yaml"
+    add_param ScannerCodeS3Key "$scanner_key"
+fi
 [[ -z "$alert_email" ]] || add_param AlertEmail "$alert_email"
 while IFS= read -r kv; do
     [[ -n "$kv" ]] || continue
@@ -319,11 +355,12 @@ aws_ cloudformation describe-stacks --stack-name "$stack" \
     --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text >"$work/outputs" ||
     die "step outputs: could not read the outputs of stack $stack: $(aws_error)"
 log "stack $stack: $(aws_ cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text || echo '?')"
-function_arn=""
+function_arn="" scanner_arn=""
 while IFS=$'\t' read -r k v; do
     [[ -n "$k" && "$k" != None ]] || continue
     printf '%-24s %s\n' "$k" "$v"
     [[ "$k" != FunctionArn ]] || function_arn="$v"
+    [[ "$k" != ScannerFunctionArn ]] || scanner_arn="$v"
 done <"$work/outputs"
 [[ -n "$function_arn" ]] || log "WARNING: stack $stack reports no FunctionArn output (see: aws cloudformation describe-stacks --stack-name $stack)"
 
@@ -340,5 +377,9 @@ Next:
 EOF
 if [[ -n "$alert_email" ]]; then
     echo "  4. Confirm the alert subscription from the email AWS sent to $alert_email." >&2
+fi
+if [[ -n "$scanner_arn" ]]; then
+    echo "  Attachment scanner: $scanner_arn is the instance's FILE_SCANNER; check a file as it would:" >&2
+    echo "       secure-ivr scan FILE --rekognition --region $region$profile_flag" >&2
 fi
 exit 0

@@ -8,6 +8,10 @@
 #   lambda_invoke EVENT_FILE                          # prints the function's response
 #   lambda_watch_stop
 #
+# LAMBDA_PACKAGE_DIR (default crates/lambda) and LAMBDA_BIN (default bootstrap) choose another
+# function of the workspace, e.g. crates/attachment-scanner and attachment-scanner; set them before
+# lambda_watch_start (lambda_invoke names the same binary).
+#
 # Needs cargo-lambda and zig on PATH (the pinned venv: scripts/setup-python.sh).
 
 _lambda_repo_root() {
@@ -20,23 +24,23 @@ lambda_watch_start() {
     LAMBDA_PORT="$port"
     LAMBDA_WATCH_LOG="$log"
     (
-        cd "$(_lambda_repo_root)/crates/lambda" || exit 1
+        cd "$(_lambda_repo_root)/${LAMBDA_PACKAGE_DIR:-crates/lambda}" || exit 1
         for assignment in "$@"; do export "${assignment?}"; done
         # Its own process group (the function runs as a child of the watcher), so that stopping it
         # stops both. setsid is util-linux; macOS has none, and perl's POSIX::setsid does the same.
         if command -v setsid >/dev/null 2>&1; then
-            exec setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --bin bootstrap \
+            exec setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --bin "${LAMBDA_BIN:-bootstrap}" \
                 --ignore-changes
         fi
         exec perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or die "exec: $!"' -- \
-            cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --bin bootstrap --ignore-changes
+            cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --bin "${LAMBDA_BIN:-bootstrap}" --ignore-changes
     ) >"$log" 2>&1 &
     LAMBDA_WATCH_PID=$!
     export LAMBDA_PORT LAMBDA_WATCH_PID LAMBDA_WATCH_LOG
 }
 
 lambda_invoke() {
-    cargo lambda invoke bootstrap --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --data-file "$1"
+    cargo lambda invoke "${LAMBDA_BIN:-bootstrap}" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --data-file "$1"
 }
 
 lambda_wait() {
