@@ -54,7 +54,7 @@ pub enum ConfigError {
     UrlHasPath,
     /// The secret (HMAC key or API key) is empty, longer than 4096 bytes, or not printable ASCII where a header needs it.
     Secret,
-    /// The system's trusted root certificates could not be loaded (none found).
+    /// No trusted root certificate: none in the system store, or the given roots empty or unparsable.
     TlsRoots,
 }
 
@@ -69,7 +69,9 @@ impl fmt::Display for ConfigError {
             Self::UrlCredentialsOrFragment => "payment URL must not carry user information or a fragment",
             Self::UrlHasPath => "payment base URL must be scheme://host[:port] with no path or query",
             Self::Secret => "payment secret is empty, too long (> 4096 bytes) or not printable ASCII",
-            Self::TlsRoots => "no trusted root certificates could be loaded from the system store",
+            Self::TlsRoots => {
+                "no trusted root certificate (system store empty, or the configured roots empty or invalid)"
+            }
         })
     }
 }

@@ -17,7 +17,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::outcome::{ErrorKind, OpaqueId, Outcome};
 use crate::request::{Operation, PaymentRequest};
 use crate::secret::{ConnectorSecret, Overflow, SecretBuf};
-use crate::transport::{Answer, Delivery, Transport};
+use crate::transport::{Answer, Delivery, Roots, Transport};
 use crate::url::EndpointUrl;
 
 /// The contract's version, sent as `"version"` in the body.
@@ -51,7 +51,19 @@ impl std::fmt::Debug for HttpConnector {
 impl HttpConnector {
     /// `url` is the merchant endpoint; `secret` the HMAC key shared with it.
     pub fn new(url: EndpointUrl, secret: ConnectorSecret) -> Result<Self, ConfigError> {
-        let transport = Transport::new(&url)?;
+        let transport = Transport::new(&url, Roots::System)?;
+        Ok(Self { url, secret, transport })
+    }
+
+    /// As [`new`](Self::new), trusting only `roots` (DER certificates of the CAs the endpoint's
+    /// certificate chains to) instead of the system's store: a merchant service or PCI vault
+    /// proxy on a private CA, or a pinned CA. No root, or one rustls cannot parse, is `TlsRoots`.
+    pub fn with_trusted_roots(
+        url: EndpointUrl,
+        secret: ConnectorSecret,
+        roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<Self, ConfigError> {
+        let transport = Transport::new(&url, Roots::Only(roots))?;
         Ok(Self { url, secret, transport })
     }
 

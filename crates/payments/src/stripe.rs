@@ -13,7 +13,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::outcome::{ErrorKind, OpaqueId, Outcome};
 use crate::request::{Operation, PaymentRequest};
 use crate::secret::{ConnectorSecret, Overflow, SecretBuf};
-use crate::transport::{Answer, Delivery, Transport};
+use crate::transport::{Answer, Delivery, Roots, Transport};
 use crate::url::EndpointUrl;
 
 /// Stripe's API origin.
@@ -77,7 +77,7 @@ impl StripeConnector {
         value.push(api_key.expose()).map_err(|_| ConfigError::Secret)?;
         let mut authorization = HeaderValue::from_maybe_shared(value.into_bytes()).map_err(|_| ConfigError::Secret)?;
         authorization.set_sensitive(true);
-        let transport = Transport::new(&base)?;
+        let transport = Transport::new(&base, Roots::System)?;
         Ok(Self { base, authorization, capture: Capture::Automatic, transport })
     }
 

@@ -62,6 +62,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Which certificate authorities an https endpoint may chain to.
+#[derive(Clone, Debug)]
+pub(crate) enum Roots {
+    /// The system's trust store (what a public endpoint, and Stripe, need).
+    System,
+    /// Only these (a merchant service or vault proxy on a private CA): the system's are not trusted.
+    Only(Vec<rustls::pki_types::CertificateDer<'static>>),
+}
+
 /// The HTTP client: rustls (aws-lc-rs provider, TLS 1.2/1.3, the system's roots for https).
 #[derive(Clone)]
 pub(crate) struct Transport {
@@ -69,16 +78,27 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Roots are loaded only for an https endpoint (a loopback http test needs none).
-    pub(crate) fn new(url: &EndpointUrl) -> Result<Self, ConfigError> {
+    /// System roots are loaded only for an https endpoint (a loopback http test needs none).
+    pub(crate) fn new(url: &EndpointUrl, roots: Roots) -> Result<Self, ConfigError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|_| ConfigError::TlsRoots)?;
-        let tls = if url.is_https() {
-            builder.with_native_roots().map_err(|_| ConfigError::TlsRoots)?.with_no_client_auth()
-        } else {
-            builder.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
+        let tls = match roots {
+            Roots::System if url.is_https() => {
+                builder.with_native_roots().map_err(|_| ConfigError::TlsRoots)?.with_no_client_auth()
+            }
+            Roots::System => builder.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth(),
+            Roots::Only(certs) => {
+                let mut store = rustls::RootCertStore::empty();
+                for cert in certs {
+                    store.add(cert).map_err(|_| ConfigError::TlsRoots)?;
+                }
+                if store.is_empty() {
+                    return Err(ConfigError::TlsRoots);
+                }
+                builder.with_root_certificates(store).with_no_client_auth()
+            }
         };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
