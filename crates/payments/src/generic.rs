@@ -172,13 +172,15 @@ struct WireAnswer {
 }
 
 /// The contract's answer rule: 200 with `authorized` (authorize) / `tokenized` (tokenize) /
-/// `declined`; 401/403 unauthorized; 429 rate limited; another 2xx possibly processed (Unknown);
-/// any other status rejected.
+/// `declined`; 401/403 unauthorized; 429 rate limited; 409 (key reused with another body, or in
+/// flight) and another 2xx possibly processed (Unknown); any other status rejected.
 fn map_answer(operation: Operation, answer: &Answer) -> Outcome {
     match answer.status {
         StatusCode::OK => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Outcome::error(ErrorKind::Unauthorized),
         StatusCode::TOO_MANY_REQUESTS => return Outcome::error(ErrorKind::RateLimited),
+        // The key was seen with another body, or is in flight: a payment under it may exist.
+        StatusCode::CONFLICT => return Outcome::Unknown,
         s if s.is_success() => return Outcome::Unknown,
         _ => return Outcome::error(ErrorKind::Rejected),
     }
@@ -312,6 +314,7 @@ mod tests {
             (auth, answer(401, ""), Outcome::error(ErrorKind::Unauthorized)),
             (auth, answer(403, ""), Outcome::error(ErrorKind::Unauthorized)),
             (auth, answer(429, ""), Outcome::error(ErrorKind::RateLimited)),
+            (auth, answer(409, ""), Outcome::Unknown),
             (auth, answer(400, ""), Outcome::error(ErrorKind::Rejected)),
             (auth, answer(302, ""), Outcome::error(ErrorKind::Rejected)),
         ];

@@ -244,15 +244,21 @@ fn declined(error: &WireError) -> Outcome {
 ///   `requires_payment_method` declined with `last_payment_error`'s code; anything else invalid.
 /// - 200 PaymentMethod: tokenized.
 /// - an error of type `card_error` (402 mostly): declined with its code;
-/// - 401/403 unauthorized, 429 rate limited, other 4xx rejected (`invalid_request_error`,
-///   `idempotency_error`), another 2xx unknown.
+/// - an `idempotency_error` or a 409 (the key was used with other parameters, or is in flight):
+///   unknown, since a payment under that key may exist;
+/// - 401/403 unauthorized, 429 rate limited, other 4xx rejected (`invalid_request_error`), another
+///   2xx unknown.
 fn map_answer(operation: Operation, answer: &Answer) -> Outcome {
     if answer.status != StatusCode::OK {
-        if let Ok(body) = serde_json::from_slice::<WireErrorBody>(&answer.body)
-            && body.error.kind.as_deref() == Some("card_error")
-            && answer.status.is_client_error()
-        {
-            return declined(&body.error);
+        let error = serde_json::from_slice::<WireErrorBody>(&answer.body).ok().map(|b| b.error);
+        let kind = error.as_ref().and_then(|e| e.kind.as_deref());
+        if kind == Some("card_error") && answer.status.is_client_error() {
+            return error.as_ref().map_or_else(invalid, declined);
+        }
+        // The key was used before with other parameters, or is in use right now: a payment under
+        // this key may exist, so this is no proof that nothing was charged.
+        if kind == Some("idempotency_error") || answer.status == StatusCode::CONFLICT {
+            return Outcome::Unknown;
         }
         return match answer.status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Outcome::error(ErrorKind::Unauthorized),
@@ -408,7 +414,12 @@ mod tests {
                 answer(400, r#"{"error":{"type":"invalid_request_error","code":"parameter_unknown"}}"#),
                 Outcome::error(ErrorKind::Rejected),
             ),
-            (auth(), answer(400, r#"{"error":{"type":"idempotency_error"}}"#), Outcome::error(ErrorKind::Rejected)),
+            (auth(), answer(400, r#"{"error":{"type":"idempotency_error"}}"#), Outcome::Unknown),
+            (
+                auth(),
+                answer(409, r#"{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use"}}"#),
+                Outcome::Unknown,
+            ),
             (
                 auth(),
                 answer(401, r#"{"error":{"type":"invalid_request_error"}}"#),
