@@ -74,6 +74,9 @@ fn assert_wire_shape(r: &Received) {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("content-length"), Some(r.body.len().to_string().as_str()), "Content-Length present and exact");
     assert_eq!(r.header("transfer-encoding"), None, "no chunked encoding");
+    let lengths = r.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).count();
+    assert_eq!(lengths, 1, "exactly one Content-Length");
+    assert!(r.header("host").is_some_and(|h| h.starts_with("127.0.0.1:")), "Host header");
 }
 
 #[tokio::test]
