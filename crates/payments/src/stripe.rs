@@ -340,6 +340,20 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_bodies_fit() {
+        let card = CardData::new(
+            CardNumber::new(b"4242424242424242123").unwrap(),
+            Some(Expiry::new(12, 2030).unwrap()),
+            Some(Cvc::new(b"1234").unwrap()),
+        );
+        let contact = ContactId::new(&"c".repeat(256)).unwrap();
+        let big = Operation::Authorize(Amount::new(crate::MAX_AMOUNT, Currency::parse("GBP").unwrap()).unwrap());
+        let intent = PaymentRequest::new(contact.clone(), big, card.clone());
+        assert!(connector(Capture::Manual).intent_body(&intent).unwrap().is_some());
+        assert!(method_body(&PaymentRequest::new(contact, Operation::Tokenize, card)).unwrap().is_some());
+    }
+
+    #[test]
     fn no_expiry_no_body() {
         assert!(method_body(&request(Operation::Tokenize, false)).unwrap().is_none());
         assert!(connector(Capture::Automatic).intent_body(&request(auth(), false)).unwrap().is_none());
