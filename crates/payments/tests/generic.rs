@@ -166,7 +166,7 @@ async fn a_hung_gateway_is_unknown_by_the_deadline() {
     let elapsed = start.elapsed();
     assert_eq!(outcome, Outcome::Unknown);
     // A correctness bound (the Lambda must answer inside Connect's 8 s), not a benchmark.
-    assert!(elapsed < budget + Duration::from_millis(500), "answered after {elapsed:?}");
+    assert!(elapsed < budget + Duration::from_millis(1000), "answered after {elapsed:?}");
     assert!(elapsed >= budget - Duration::from_millis(50), "gave up early: {elapsed:?}");
     assert_eq!(server.requests().len(), 1, "a hung request is not re-sent past the deadline");
 }
