@@ -67,6 +67,12 @@ impl HttpConnector {
         Ok(Self { url, secret, transport })
     }
 
+    /// The same endpoint and TLS setup with another secret (a refreshed Secrets Manager value),
+    /// without reloading the trust store.
+    pub fn with_secret(&self, secret: ConnectorSecret) -> Self {
+        Self { url: self.url.clone(), secret, transport: self.transport.clone() }
+    }
+
     async fn run(&self, request: &PaymentRequest, key: &IdempotencyKey, deadline: Instant) -> Outcome {
         let Ok(body) = json_body(request, key) else { return Outcome::error(ErrorKind::Unsupported) };
         let body = body.into_bytes();

@@ -68,17 +68,15 @@ impl StripeConnector {
         if !base.is_base() {
             return Err(ConfigError::UrlHasPath);
         }
-        if !api_key.is_visible_ascii() {
-            return Err(ConfigError::Secret);
-        }
-        // "Bearer <key>" in a wiping buffer handed to the header without a copy.
-        let mut value = SecretBuf::with_capacity(api_key.expose().len() + 7);
-        value.push_str("Bearer ").map_err(|_| ConfigError::Secret)?;
-        value.push(api_key.expose()).map_err(|_| ConfigError::Secret)?;
-        let mut authorization = HeaderValue::from_maybe_shared(value.into_bytes()).map_err(|_| ConfigError::Secret)?;
-        authorization.set_sensitive(true);
+        let authorization = bearer(api_key)?;
         let transport = Transport::new(&base, Roots::System)?;
         Ok(Self { base, authorization, capture: Capture::Automatic, transport })
+    }
+
+    /// The same base URL, capture and TLS setup with another API key (a refreshed Secrets Manager
+    /// value), without reloading the trust store.
+    pub fn with_api_key(&self, api_key: &ConnectorSecret) -> Result<Self, ConfigError> {
+        Ok(Self { authorization: bearer(api_key)?, ..self.clone() })
     }
 
     /// Chooses when authorizations are captured (default [`Capture::Automatic`]).
@@ -207,6 +205,19 @@ struct WireError {
 #[derive(Deserialize)]
 struct WireErrorBody {
     error: WireError,
+}
+
+/// `Bearer <key>` in a wiping buffer handed to the header without a copy, marked sensitive.
+fn bearer(api_key: &ConnectorSecret) -> Result<HeaderValue, ConfigError> {
+    if !api_key.is_visible_ascii() {
+        return Err(ConfigError::Secret);
+    }
+    let mut value = SecretBuf::with_capacity(api_key.expose().len() + 7);
+    value.push_str("Bearer ").map_err(|_| ConfigError::Secret)?;
+    value.push(api_key.expose()).map_err(|_| ConfigError::Secret)?;
+    let mut authorization = HeaderValue::from_maybe_shared(value.into_bytes()).map_err(|_| ConfigError::Secret)?;
+    authorization.set_sensitive(true);
+    Ok(authorization)
 }
 
 impl Connector for StripeConnector {

@@ -201,6 +201,10 @@ async fn a_wrong_signature_secret_is_refused_with_401_and_answered_error() {
         connector(&server, b"not-the-merchant-key").execute(&req, &keyer().key(&req), deadline_in(5000)).await;
     assert_eq!(outcome, Outcome::Error { kind: ErrorKind::Unauthorized });
     assert_eq!(server.requests().len(), 1, "a 401 is final, not retried");
+    // The Lambda's refreshed secret, on the same connector setup.
+    let refreshed = connector(&server, b"not-the-merchant-key").with_secret(ConnectorSecret::new(SECRET).unwrap());
+    let outcome = refreshed.execute(&req, &keyer().key(&req), deadline_in(5000)).await;
+    assert!(matches!(outcome, Outcome::Authorized { .. }), "{outcome:?}");
 }
 
 #[tokio::test]

@@ -134,8 +134,8 @@ fn stripe_answer(r: &Received, n: usize) -> Reply {
 type Saved = (Vec<u8>, u16, String);
 
 /// Stripe's idempotency layer in front of `inner`: a key seen before with the same parameters
-/// replays the saved answer; with other parameters it is a 400 `idempotency_error`. 5xx answers
-/// are not saved (Stripe saves only requests that ran).
+/// replays the saved answer; with other parameters it is a 400 `idempotency_error`. 401, 429 and
+/// 5xx answers are not saved (Stripe saves only requests that ran).
 fn with_idempotency(
     inner: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static,
 ) -> impl Fn(&Received, usize) -> Reply + Send + Sync + 'static {
@@ -150,7 +150,9 @@ fn with_idempotency(
         }
         match inner(r, n) {
             Reply::Json(status, answer) => {
-                if status < 500 {
+                // Stripe saves a result only once the endpoint ran: not for a refused key, a rate
+                // limit or a server error.
+                if status < 500 && status != 401 && status != 429 {
                     saved.lock().unwrap().insert(key, (r.body.clone(), status, answer.clone()));
                 }
                 Reply::Json(status, answer)
@@ -330,12 +332,15 @@ async fn tokenize_creates_a_payment_method() {
 }
 
 #[tokio::test]
-async fn a_wrong_api_key_is_unauthorized() {
+async fn a_wrong_api_key_is_unauthorized_and_a_refreshed_key_is_used() {
     let server = Server::start(with_idempotency(stripe_answer)).await;
     let base = EndpointUrl::parse(&server.url("")).unwrap();
     let c = StripeConnector::with_base_url(&ConnectorSecret::new(b"sk_test_wrong").unwrap(), base).unwrap();
     let req = request(Operation::Tokenize);
     assert_eq!(run(&c, &req).await, Outcome::Error { kind: ErrorKind::Unauthorized });
+    let refreshed = c.with_api_key(&ConnectorSecret::new(API_KEY.as_bytes()).unwrap()).unwrap();
+    assert!(matches!(run(&refreshed, &req).await, Outcome::Tokenized { .. }));
+    assert!(c.with_api_key(&ConnectorSecret::new(b"sk bad").unwrap()).is_err());
 }
 
 #[tokio::test]
