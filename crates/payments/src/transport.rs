@@ -20,15 +20,15 @@ use crate::error::ConfigError;
 use crate::url::EndpointUrl;
 
 /// The largest answer body read; a longer one is a broken answer (the contract's is a few hundred bytes).
-pub(crate) const MAX_ANSWER_LEN: usize = 64 * 1024;
+pub const MAX_ANSWER_LEN: usize = 64 * 1024;
 /// TCP + TLS setup per attempt; a dead address is retried instead of eating the whole budget.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Attempts per call, the first included.
-pub(crate) const MAX_ATTEMPTS: u32 = 4;
+pub const MAX_ATTEMPTS: u32 = 4;
 /// Pause before the second attempt; doubled for each further one.
-pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// No new attempt starts with less than this left before the deadline (it could only end "possibly sent").
-pub(crate) const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(200);
+pub const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(200);
 
 /// A complete answer: status and (bounded) body.
 pub(crate) struct Answer {
