@@ -182,6 +182,7 @@ count_line bash scripts/bench.sh --smoke
 
 step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
 count_line bash scripts/check-templates.sh
+count_line .venv/bin/python tests/deploy/scanner_template.py
 count_line python3 tests/flows/check_flow.py flows/*.json
 count_line python3 tests/flows/check_flow.py --self-test
 
@@ -189,13 +190,18 @@ step "deploy: scripts/deploy.sh with the pinned AWS CLI against moto (upload, ch
 count_line bash tests/deploy/deploy-moto.sh
 
 if [ "${QUICK:-0}" != 1 ]; then
-    step "arm64 Lambda zip (cargo lambda build --release --arm64): exists, aarch64, glibc-only, size"
+    step "arm64 Lambda zips (one cargo lambda build --release --arm64 of both functions): exist, aarch64, glibc-only, size"
     count_line bash scripts/build-lambda.sh
 fi
 
 if [ -x tests/e2e/lambda-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
     step "end to end: the Lambda in the real runtime (cargo lambda watch + invoke)"
     count_line bash tests/e2e/lambda-e2e.sh
+fi
+
+if [ -x tests/e2e/scanner-e2e.sh ] && [ "${QUICK:-0}" != 1 ]; then
+    step "end to end: the attachment scanner in the real runtime (cargo lambda watch + invoke, moto S3, Rekognition fake)"
+    count_line bash tests/e2e/scanner-e2e.sh
 fi
 
 if [ "${QUICK:-0}" != 1 ]; then
