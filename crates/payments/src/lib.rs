@@ -24,7 +24,7 @@ pub use currency::Currency;
 pub use error::{ConfigError, RequestError};
 pub use generic::HttpConnector;
 pub use idempotency::{IdempotencyKey, IdempotencyKeyer, KEY_PREFIX};
-pub use outcome::{ErrorKind, MAX_OPAQUE_ID_LEN, NotOpaque, OpaqueId, Outcome};
+pub use outcome::{ErrorKind, MAX_OPAQUE_ID_LEN, NotOpaque, OpaqueId, Outcome, response};
 pub use request::{
     Amount, CARD_NUMBER_LEN, CardData, CardNumber, ContactId, Cvc, Expiry, MAX_AMOUNT, MAX_CONTACT_ID_LEN, Operation,
     PaymentRequest, parameter,

@@ -148,9 +148,39 @@ impl Outcome {
         }
     }
 
+    /// The contact-flow response fields for this outcome, in order: `PaymentStatus`, then
+    /// `PaymentId` (authorized), `PaymentToken` (tokenized) or `DeclineCode` (declined, when the
+    /// gateway gave one). The only place an outcome becomes response strings; names and values
+    /// use only `A-Z a-z 0-9 _ -`. (`NotAttempted` and the Lambda's own `ErrorCode` are the
+    /// Lambda's: no connector was called for them.)
+    pub fn response_fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![(response::PAYMENT_STATUS, self.status_str().to_owned())];
+        match self {
+            Self::Authorized { payment_id } => out.push((response::PAYMENT_ID, payment_id.as_str().to_owned())),
+            Self::Tokenized { token } => out.push((response::PAYMENT_TOKEN, token.as_str().to_owned())),
+            Self::Declined { decline_code: Some(code) } => out.push((response::DECLINE_CODE, code.as_str().to_owned())),
+            Self::Declined { decline_code: None } | Self::Unknown | Self::Error { .. } => {}
+        }
+        out
+    }
+
     pub(crate) fn error(kind: ErrorKind) -> Self {
         Self::Error { kind }
     }
+}
+
+/// The response keys of a payment (issue 13), and the status for a call that was never made.
+pub mod response {
+    /// `Authorized` | `Tokenized` | `Declined` | `Unknown` | `NotAttempted` | `Error`.
+    pub const PAYMENT_STATUS: &str = "PaymentStatus";
+    /// The gateway's `payment_id`, verbatim.
+    pub const PAYMENT_ID: &str = "PaymentId";
+    /// The gateway's `token`, verbatim.
+    pub const PAYMENT_TOKEN: &str = "PaymentToken";
+    /// The gateway's `decline_code`, verbatim.
+    pub const DECLINE_CODE: &str = "DeclineCode";
+    /// `PaymentStatus` when no connector was called (a value was not `Valid`).
+    pub const NOT_ATTEMPTED: &str = "NotAttempted";
 }
 
 impl fmt::Display for Outcome {
@@ -200,6 +230,28 @@ mod tests {
             assert_eq!(serde_json::to_string(&outcome).unwrap(), json);
             assert_eq!(serde_json::from_str::<Outcome>(json).unwrap(), outcome);
         }
+    }
+
+    #[test]
+    fn response_fields_per_outcome() {
+        let id = |s| OpaqueId::new(s).unwrap();
+        let fields = |o: Outcome| o.response_fields();
+        let pairs = |v: &[(&'static str, &str)]| v.iter().map(|(k, v)| (*k, (*v).to_owned())).collect::<Vec<_>>();
+        assert_eq!(
+            fields(Outcome::Authorized { payment_id: id("pi_1") }),
+            pairs(&[("PaymentStatus", "Authorized"), ("PaymentId", "pi_1")])
+        );
+        assert_eq!(
+            fields(Outcome::Tokenized { token: id("pm_1") }),
+            pairs(&[("PaymentStatus", "Tokenized"), ("PaymentToken", "pm_1")])
+        );
+        assert_eq!(
+            fields(Outcome::Declined { decline_code: Some(id("insufficient_funds")) }),
+            pairs(&[("PaymentStatus", "Declined"), ("DeclineCode", "insufficient_funds")])
+        );
+        assert_eq!(fields(Outcome::Declined { decline_code: None }), pairs(&[("PaymentStatus", "Declined")]));
+        assert_eq!(fields(Outcome::Unknown), pairs(&[("PaymentStatus", "Unknown")]));
+        assert_eq!(fields(Outcome::Error { kind: ErrorKind::Rejected }), pairs(&[("PaymentStatus", "Error")]));
     }
 
     #[test]
