@@ -6,6 +6,8 @@ use keystore::{KeyStoreConfig, SsmLimits, defaults};
 
 use caller_input::ValueType;
 
+use crate::payment::PaymentSettings;
+
 /// Every setting, with its environment variable and default (see the README).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -27,6 +29,8 @@ pub struct Config {
     /// their value parses as a Connect message. Off by default: attributes a caller can
     /// influence must not make the function ask SSM for key IDs of their choosing.
     pub decrypt_undeclared: bool,
+    /// The payment connector (issue 13); [`PaymentSettings::None`] by default.
+    pub payment: PaymentSettings,
 }
 
 /// A setting that cannot be used; the cold start fails with this message.
@@ -91,6 +95,10 @@ pub mod vars {
         METRICS_NAMESPACE,
         INVOCATION_BUDGET,
         DECRYPT_UNDECLARED,
+        crate::payment::vars::CONNECTOR,
+        crate::payment::vars::URL,
+        crate::payment::vars::SECRET_ARN,
+        crate::payment::vars::REPLAY_TABLE,
     ];
 }
 
@@ -204,7 +212,17 @@ impl Config {
             MIN_INVOCATION_BUDGET_MS,
             MAX_INVOCATION_BUDGET_MS,
         )?);
-        Ok(Self { keystore, ssm, default_type, warm_cache, metrics_namespace, invocation_budget, decrypt_undeclared })
+        let payment = PaymentSettings::from_lookup(get)?;
+        Ok(Self {
+            keystore,
+            ssm,
+            default_type,
+            warm_cache,
+            metrics_namespace,
+            invocation_budget,
+            decrypt_undeclared,
+            payment,
+        })
     }
 }
 
@@ -229,6 +247,7 @@ mod tests {
         assert_eq!(c.ssm, SsmLimits::default());
         assert!(!c.warm_cache);
         assert!(!c.decrypt_undeclared);
+        assert_eq!(c.payment, PaymentSettings::None, "no connector unless asked: today's behaviour");
         assert_eq!(c.invocation_budget, Duration::from_millis(DEFAULT_INVOCATION_BUDGET_MS));
         assert_eq!(c.keystore.denied_ttl, KeyStoreConfig::DEFAULT_DENIED_TTL);
     }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
+pub mod payment;
 mod process;
 mod response;
 

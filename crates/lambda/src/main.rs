@@ -15,6 +15,17 @@ async fn main() -> Result<(), Error> {
     logging::init();
     // A bad setting fails the cold start with a message naming the variable, not a call.
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    // Fail closed: the settings are validated, but this build does not call a connector yet
+    // (Secrets Manager, the replay table and the handler's call are issue 13's open part). A
+    // connector that is configured and silently never called would tell callers nothing.
+    if config.payment != secure_ivr_lambda::payment::PaymentSettings::None {
+        let e = secure_ivr_lambda::ConfigError(format!(
+            "{} is set, but this build does not call payment connectors yet; set it to none",
+            secure_ivr_lambda::payment::vars::CONNECTOR
+        ));
+        tracing::error!(error = %e, "cold start failed");
+        return Err(e.into());
+    }
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = keystore::ssm_client(aws_sdk_ssm::config::Builder::from(&sdk), &config.ssm);
     let provider = esdk_message::provider::default_provider();
