@@ -273,19 +273,9 @@ pub(crate) fn fake_cloudtrail(records: Vec<serde_json::Value>) -> String {
 
 /// Sends one JSON-1.1 call to moto's SSM (moto does not check signatures), for assertions.
 pub(crate) fn moto_ssm(endpoint: &str, region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
-    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let payload = body.to_string();
-    let mut s = TcpStream::connect(addr).expect("connect moto");
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AmazonSSM.{action}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/20260101/{region}/ssm/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-        payload.len()
-    );
-    s.write_all(req.as_bytes()).expect("write moto");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read moto");
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let target = format!("AmazonSSM.{action}");
+    let headers = [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1")];
+    let (_, body) = moto_call(endpoint, region, "ssm", &headers, "POST", "/", &body.to_string());
     // moto may answer chunked; take the JSON object.
     let start = body.find('{').unwrap_or(0);
     let end = body.rfind('}').map(|e| e + 1).unwrap_or(body.len());
@@ -435,26 +425,11 @@ pub(crate) fn create_stack(m: &str, region: &str, name: &str, o: &StackOut<'_>) 
         form_encode(&template),
         form_encode(o.legacy)
     );
-    let (status, text) = moto_call(
-        m,
-        region,
-        "cloudformation",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        "POST",
-        "/",
-        &body,
-    );
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let cfn = |body: &str| moto_call(m, region, "cloudformation", &form, "POST", "/", body);
+    let (status, text) = cfn(&body);
     assert_eq!(status, 200, "CreateStack: {text}");
-    let body = format!("Action=DescribeStacks&Version=2010-05-15&StackName={}", form_encode(name));
-    let (_, text) = moto_call(
-        m,
-        region,
-        "cloudformation",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        "POST",
-        "/",
-        &body,
-    );
+    let (_, text) = cfn(&format!("Action=DescribeStacks&Version=2010-05-15&StackName={}", form_encode(name)));
     assert!(
         text.contains("<StackStatus>CREATE_COMPLETE</StackStatus>"),
         "the test stack did not complete in moto: {text}"
