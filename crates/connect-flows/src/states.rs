@@ -1,0 +1,239 @@
+//! Flow logging and recording along every path: breadth-first over (action, state on entry).
+//! Both are assumed ON where the walk starts: an instance can have flow logs enabled, and the
+//! instance or an earlier flow (or, for a module, its caller) may record. That is the fail-closed
+//! choice: a flow is only safe if it turns them off itself.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::Value;
+
+use crate::flow::{Action, Flow, STORED_INPUT};
+use crate::graph::Problems;
+
+/// Blocks that end the flow (or hand the contact to something else).
+const TERMINAL_TYPES: [&str; 6] = [
+    "DisconnectParticipant",
+    "TransferContactToQueue",
+    "TransferContactToAgent",
+    "TransferToFlow",
+    "EndFlowExecution",
+    "EndFlowModuleExecution",
+];
+/// Blocks that hand the contact to an agent: recording should be back on before them.
+const AGENT_TYPES: [&str; 3] = ["TransferContactToQueue", "TransferContactToAgent", "DequeueContactAndTransferToQueue"];
+
+/// The current recording action (Flow language reference).
+pub(crate) const RECORDING_CURRENT: &str = "UpdateContactRecordingAndAnalyticsBehavior";
+/// The legacy recording action.
+pub(crate) const RECORDING_LEGACY: &str = "UpdateContactRecordingBehavior";
+
+/// What a Set logging behavior block sets: `Some(false)` for "Disabled", `Some(true)` for
+/// anything else (an unknown value is taken as on), `None` for other blocks.
+pub(crate) fn logging_set(a: &Action) -> Option<bool> {
+    (a.kind == "UpdateFlowLoggingBehavior").then(|| a.param_str("FlowLoggingBehavior") != Some("Disabled"))
+}
+
+/// The voice recording settings a recording block sets (either action).
+pub(crate) fn voice_recording(a: &Action) -> Option<&Value> {
+    let rec = if a.kind == RECORDING_CURRENT {
+        a.params.get("VoiceBehavior")?.get("VoiceRecordingBehavior")?
+    } else if a.kind == RECORDING_LEGACY {
+        a.params.get("RecordingBehavior")?
+    } else {
+        return None;
+    };
+    rec.is_object().then_some(rec)
+}
+
+/// `Some(false)` when a block turns every voice recording off (no participant recorded, IVR
+/// recording disabled), `Some(true)` when it sets anything else, `None` when it sets no voice
+/// recording.
+pub(crate) fn recording_set(a: &Action) -> Option<bool> {
+    let rec = voice_recording(a)?;
+    let none = rec.get("RecordedParticipants").and_then(Value::as_array).is_some_and(Vec::is_empty);
+    let ivr_off = rec.get("IVRRecordingBehavior").and_then(Value::as_str) == Some("Disabled");
+    Some(!(none && ivr_off))
+}
+
+type Node = (usize, bool);
+
+struct Walk {
+    order: Vec<Node>,
+    parents: HashMap<Node, Option<Node>>,
+}
+
+impl Walk {
+    fn path(&self, f: &Flow, mut node: Node) -> String {
+        let mut steps = vec![f.id(node.0)];
+        while let Some(Some(p)) = self.parents.get(&node) {
+            steps.push(f.id(p.0));
+            node = *p;
+        }
+        steps.reverse();
+        steps.join(" -> ")
+    }
+}
+
+/// Every (action, state on entry) reachable from `start`; `step` gives the state an edge carries.
+fn walk(f: &Flow, start: Node, step: impl Fn(&Action, bool, bool) -> bool) -> Walk {
+    let mut parents = HashMap::from([(start, None)]);
+    let mut order = vec![start];
+    let mut todo = VecDeque::from([start]);
+    while let Some(node) = todo.pop_front() {
+        let Some(action) = f.actions.get(node.0) else { continue };
+        for (next, edge) in f.next(node.0) {
+            let n = (next, step(action, node.1, edge.error));
+            if let std::collections::hash_map::Entry::Vacant(e) = parents.entry(n) {
+                e.insert(Some(node));
+                order.push(n);
+                todo.push_back(n);
+            }
+        }
+    }
+    Walk { order, parents }
+}
+
+fn logging_walk(f: &Flow, start: usize) -> Walk {
+    walk(f, (start, true), |a, on, _| logging_set(a).unwrap_or(on))
+}
+
+/// A recording block's error transitions carry the state it failed to change, unless `intended`
+/// (what the flow meant to set).
+fn recording_walk(f: &Flow, start: usize, intended: bool) -> Walk {
+    walk(f, (start, true), move |a, on, failed| if failed && !intended { on } else { recording_set(a).unwrap_or(on) })
+}
+
+fn captures(f: &Flow) -> Vec<usize> {
+    (0..f.actions.len()).filter(|i| f.actions.get(*i).is_some_and(Action::is_capture)).collect()
+}
+
+/// Captures reached with `walk`'s state on.
+fn reached_on(f: &Flow, w: &Walk, what: &str) -> Problems {
+    let caps = captures(f);
+    let mut p: Problems = w
+        .order
+        .iter()
+        .filter(|(i, on)| *on && caps.contains(i))
+        .map(|n| (Some(f.id(n.0).to_owned()), format!("{} is reached with {what} on: {}", f.id(n.0), w.path(f, *n))))
+        .collect();
+    p.sort();
+    p
+}
+
+fn preconditions(f: &Flow, contract: bool) -> Result<usize, Problems> {
+    if captures(f).is_empty() {
+        let p = if contract {
+            vec![(None, "no capture block (GetParticipantInput with StoreInput/InputEncryption)".to_owned())]
+        } else {
+            Vec::new()
+        };
+        return Err(p);
+    }
+    f.start_index().ok_or_else(|| vec![(None, "no StartAction to walk from".to_owned())])
+}
+
+pub(crate) fn logging_off_before_capture(f: &Flow, contract: bool) -> Problems {
+    match preconditions(f, contract) {
+        Ok(start) => reached_on(f, &logging_walk(f, start), "flow logging"),
+        Err(p) => p,
+    }
+}
+
+pub(crate) fn recording_off_before_capture(f: &Flow, contract: bool) -> Problems {
+    match preconditions(f, contract) {
+        Ok(start) => reached_on(f, &recording_walk(f, start, false), "recording"),
+        Err(p) => p,
+    }
+}
+
+/// No block turns `set` on between a capture and a Lambda that receives the stored input.
+/// Another capture replaces `$.StoredCustomerInput`, so a capture's value ends there.
+fn between(f: &Flow, set: fn(&Action) -> Option<bool>, what: &str) -> Problems {
+    let mut p = Vec::new();
+    for cap in captures(f) {
+        let mut parents: HashMap<Node, Option<Node>> = HashMap::from([((cap, false), None)]);
+        let mut todo = VecDeque::from([(cap, false)]);
+        while let Some(node) = todo.pop_front() {
+            for (next, _) in f.next(node.0) {
+                let Some(a) = f.actions.get(next) else { continue };
+                let enabled = node.1 || set(a) == Some(true);
+                if a.sends_stored_input() {
+                    if enabled {
+                        let w = Walk { order: Vec::new(), parents: parents.clone() };
+                        p.push((
+                            Some(a.id.clone()),
+                            format!(
+                                "{what} is turned on between {} and {}: {} -> {}",
+                                f.id(cap),
+                                a.id,
+                                w.path(f, node),
+                                a.id
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                if a.is_capture() {
+                    continue;
+                }
+                let n = (next, enabled);
+                if let std::collections::hash_map::Entry::Vacant(e) = parents.entry(n) {
+                    e.insert(Some(node));
+                    todo.push_back(n);
+                }
+            }
+        }
+    }
+    p.sort();
+    p.dedup();
+    p
+}
+
+pub(crate) fn no_logging_between(f: &Flow, contract: bool) -> Problems {
+    if contract && !f.actions.iter().any(Action::sends_stored_input) {
+        return vec![(None, format!("no InvokeLambdaFunction sends {STORED_INPUT}"))];
+    }
+    between(f, logging_set, "flow logging")
+}
+
+pub(crate) fn no_recording_between(f: &Flow) -> Problems {
+    between(f, recording_set, "recording")
+}
+
+pub(crate) fn logging_restored(f: &Flow) -> Problems {
+    let Some(start) = f.start_index() else { return vec![(None, "no StartAction to walk from".to_owned())] };
+    let w = logging_walk(f, start);
+    let mut p: Problems = w
+        .order
+        .iter()
+        .filter_map(|n| {
+            let a = f.actions.get(n.0)?;
+            let ends = TERMINAL_TYPES.contains(&a.kind.as_str()) || a.edges.is_empty();
+            let after = logging_set(a).unwrap_or(n.1);
+            (ends && !after)
+                .then(|| (Some(a.id.clone()), format!("{} ends the flow with logging off: {}", a.id, w.path(f, *n))))
+        })
+        .collect();
+    p.sort();
+    p
+}
+
+pub(crate) fn recording_resumed_for_agent(f: &Flow) -> Problems {
+    let Some(start) = f.start_index() else { return vec![(None, "no StartAction to walk from".to_owned())] };
+    let w = recording_walk(f, start, true);
+    let mut p: Problems = w
+        .order
+        .iter()
+        .filter_map(|n| {
+            let a = f.actions.get(n.0)?;
+            (AGENT_TYPES.contains(&a.kind.as_str()) && !n.1).then(|| {
+                (
+                    Some(a.id.clone()),
+                    format!("{} hands the contact to an agent with recording still off: {}", a.id, w.path(f, *n)),
+                )
+            })
+        })
+        .collect();
+    p.sort();
+    p
+}
