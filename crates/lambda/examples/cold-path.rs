@@ -43,7 +43,7 @@ fn main() {
     }))
     .expect("event");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
+    let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider, payments: None };
     let response = runtime.block_on(handle(
         &event,
         &deps,

@@ -99,6 +99,8 @@ pub mod vars {
         crate::payment::vars::URL,
         crate::payment::vars::SECRET_ARN,
         crate::payment::vars::REPLAY_TABLE,
+        crate::payment::vars::SECRET_TTL,
+        crate::payment::vars::REPLAY_TTL_DAYS,
     ];
 }
 
@@ -122,7 +124,7 @@ fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<bool, ConfigE
     }
 }
 
-fn number(
+pub(crate) fn number(
     get: &dyn Fn(&str) -> Option<String>,
     var: &str,
     default: u64,

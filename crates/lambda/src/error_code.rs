@@ -27,6 +27,20 @@ pub enum ErrorCode {
     DecryptFailed,
     /// Unexpected failure of the crypto backend.
     Internal,
+    /// Payment (`PaymentStatus=Error`): this card ciphertext was already used in another contact;
+    /// the gateway was not called (a replayed capture: investigate who edited the flow).
+    Replay,
+    /// Payment: `PaymentAmount`, `PaymentCurrency` or `PaymentOperation` (named in
+    /// `PaymentParameter`) is missing, malformed or not allowed with the others: fix the flow.
+    PaymentParameterInvalid,
+    /// Payment: the event has no card input, several, or more than one expiry or security code,
+    /// or a ContactId the gateway cannot carry.
+    PaymentInputInvalid,
+    /// Payment: the connector secret or the replay table could not be read in time (or was
+    /// refused); nothing was sent. Retry or transfer.
+    PaymentUnavailable,
+    /// Payment: the gateway refused without charging (`PaymentErrorKind` says why).
+    PaymentGatewayError,
 }
 
 impl ErrorCode {
@@ -42,6 +56,11 @@ impl ErrorCode {
             Self::SignatureInvalid => "SignatureInvalid",
             Self::DecryptFailed => "DecryptFailed",
             Self::Internal => "Internal",
+            Self::Replay => "Replay",
+            Self::PaymentParameterInvalid => "PaymentParameterInvalid",
+            Self::PaymentInputInvalid => "PaymentInputInvalid",
+            Self::PaymentUnavailable => "PaymentUnavailable",
+            Self::PaymentGatewayError => "PaymentGatewayError",
         }
     }
 

@@ -10,8 +10,9 @@ use keystore::{CacheStatus, KeyStore};
 use crate::config::Config;
 use crate::error_code::ErrorCode;
 use crate::event::{ConnectEvent, Input, SelectOptions, select_inputs};
-use crate::metrics::{MetricSink, emf_line};
-use crate::process::{Budget, Processed, ms, process};
+use crate::metrics::{MetricSink, emf_line, payment_emf_line};
+use crate::payment::{PAYMENT_ANSWER_BY, PayInput, PaymentService};
+use crate::process::{Budget, Outcome, Processed, ms, process};
 use crate::response::{Response, ResponseBuilder, error_response};
 
 /// What one invocation needs, built once at cold start.
@@ -24,6 +25,8 @@ pub struct Deps<'a> {
     pub metrics: &'a dyn MetricSink,
     /// The crypto backend.
     pub provider: &'static dyn CryptoProvider,
+    /// The payment connector (issue 13); None when `SECURE_IVR_PAYMENT_CONNECTOR=none`.
+    pub payments: Option<&'a PaymentService>,
 }
 
 /// Handles one Connect event. `today` decides expiry; pass [`YearMonth::now_utc`] in production.
@@ -58,12 +61,20 @@ pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth, ans
 
     let mut budget = Budget { deadline: answer_by, ssm_down: false };
     let mut response = ResponseBuilder::new(inputs.len());
+    let mut all = Vec::with_capacity(inputs.len());
     for input in &inputs {
-        let processed = process(input, deps, today, &contact_id, &mut budget).await;
+        let processed = process(input, deps, today, &contact_id, &mut budget, deps.payments.is_some()).await;
         record(input, &processed, deps, &contact_id);
-        response.add(input.name, input.kind, processed.outcome);
+        response.add(input.name, input.kind, processed.outcome.clone());
+        all.push(processed);
     }
-    let response = response.finish();
+    let mut response = response.finish();
+    if let Some(service) = deps.payments {
+        let ends = answer_by.min(started + PAYMENT_ANSWER_BY);
+        pay(service, event, &inputs, &all, deps, &contact_id, ends, &mut response).await;
+    }
+    // The kept card parts are wiped here, before the answer leaves.
+    drop(all);
     tracing::info!(
         contact_id,
         status = response.get("Status").map_or("", String::as_str),
@@ -72,6 +83,73 @@ pub async fn handle(event: &ConnectEvent, deps: &Deps<'_>, today: YearMonth, ans
         "invocation done"
     );
     response
+}
+
+/// The payment step: its fields join the response; one log line and one EMF line.
+#[allow(clippy::too_many_arguments)]
+async fn pay(
+    service: &PaymentService,
+    event: &ConnectEvent,
+    inputs: &[Input<'_>],
+    all: &[Processed],
+    deps: &Deps<'_>,
+    contact_id: &str,
+    ends: Instant,
+    response: &mut Response,
+) {
+    let started = Instant::now();
+    let pay_inputs: Vec<PayInput<'_>> = inputs
+        .iter()
+        .zip(all)
+        .map(|(input, p)| PayInput {
+            kind: input.kind,
+            valid: matches!(&p.outcome, Outcome::Decrypted(a) if a.valid),
+            part: p.part.as_ref(),
+            message_id: p.message_id.as_deref(),
+        })
+        .collect();
+    let parameter = |name: &str| event.parameter(name).map(str::to_owned);
+    // The gateway sees Connect's contact ID as given (it refuses what is not [A-Za-z0-9_-]).
+    let raw_contact = event.details.contact_data.contact_id.as_deref().unwrap_or("");
+    let now_unix = u64::try_from(now_ms() / 1000).unwrap_or(u64::MAX);
+    let Some(answer) = service.pay(&pay_inputs, &parameter, raw_contact, now_unix, ends).await else { return };
+    let payment_ms = ms(started);
+    for (key, value) in &answer.fields {
+        response.insert((*key).to_owned(), value.clone());
+    }
+    let code = answer.error_code.map(ErrorCode::as_str);
+    let (operation, error_code) = (answer.operation.unwrap_or(""), code.unwrap_or(""));
+    let idempotency_key = answer.idempotency_key.as_deref().unwrap_or("");
+    if answer.status == "Unknown" || code == Some(ErrorCode::Replay.as_str()) {
+        tracing::warn!(
+            contact_id,
+            connector = service.connector_name(),
+            operation,
+            payment_status = answer.status,
+            error_code,
+            idempotency_key,
+            sent = answer.sent,
+            replayed_answer = answer.replayed_answer,
+            reason = %answer.reason,
+            payment_ms,
+            "payment needs attention"
+        );
+    } else {
+        tracing::info!(
+            contact_id,
+            connector = service.connector_name(),
+            operation,
+            payment_status = answer.status,
+            error_code,
+            idempotency_key,
+            sent = answer.sent,
+            replayed_answer = answer.replayed_answer,
+            reason = %answer.reason,
+            payment_ms,
+            "payment done"
+        );
+    }
+    deps.metrics.emit(&payment_emf_line(&deps.config.metrics_namespace, now_ms(), answer.status, code, payment_ms));
 }
 
 /// One log line and one EMF line for a processed value.

@@ -2,12 +2,14 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use keystore::{KeyStore, SsmParameterSource};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use secure_ivr_lambda::deadline::{self, BudgetSource};
 use secure_ivr_lambda::metrics::StdoutMetrics;
+use secure_ivr_lambda::payment::aws::{DynamoReplay, SecretsManagerSource};
+use secure_ivr_lambda::payment::{PaymentService, PaymentSettings};
 use secure_ivr_lambda::{Config, ConnectEvent, Deps, YearMonth, handle, logging};
 
 #[tokio::main]
@@ -15,17 +17,6 @@ async fn main() -> Result<(), Error> {
     logging::init();
     // A bad setting fails the cold start with a message naming the variable, not a call.
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    // Fail closed: the settings are validated, but this build does not call a connector yet
-    // (Secrets Manager, the replay table and the handler's call are issue 13's open part). A
-    // connector that is configured and silently never called would tell callers nothing.
-    if config.payment != secure_ivr_lambda::payment::PaymentSettings::None {
-        let e = secure_ivr_lambda::ConfigError(format!(
-            "{} is set, but this build does not call payment connectors yet; set it to none",
-            secure_ivr_lambda::payment::vars::CONNECTOR
-        ));
-        tracing::error!(error = %e, "cold start failed");
-        return Err(e.into());
-    }
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = keystore::ssm_client(aws_sdk_ssm::config::Builder::from(&sdk), &config.ssm);
     let provider = esdk_message::provider::default_provider();
@@ -37,10 +28,44 @@ async fn main() -> Result<(), Error> {
             Err(e) => tracing::warn!(error = %e, "could not warm the key cache"),
         }
     }
-    tracing::info!(prefix = %config.keystore.prefix, legacy = config.keystore.legacy_parameter.is_some(), "ready");
+    let payments = match &config.payment {
+        PaymentSettings::None => None,
+        PaymentSettings::On(settings) => {
+            let secrets = aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                    .timeout_config(config.ssm.timeout_config())
+                    .retry_config(config.ssm.retry_config())
+                    .build(),
+            );
+            let table = aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .timeout_config(config.ssm.timeout_config())
+                    .retry_config(config.ssm.retry_config())
+                    .build(),
+            );
+            let service = PaymentService::new(
+                settings.clone(),
+                Arc::new(SecretsManagerSource::new(secrets)),
+                Arc::new(DynamoReplay::new(table, settings.replay_table.clone())),
+            );
+            // Not fatal, like the key cache: a call reads the secret again if this fails.
+            let by = Instant::now() + Duration::from_secs(2);
+            match service.warm(by).await {
+                Ok(()) => tracing::info!(connector = service.connector_name(), "payment connector ready"),
+                Err(e) => tracing::warn!(error = %e, "could not read the payment connector secret"),
+            }
+            Some(service)
+        }
+    };
+    tracing::info!(
+        prefix = %config.keystore.prefix,
+        legacy = config.keystore.legacy_parameter.is_some(),
+        payments = payments.as_ref().map_or("none", PaymentService::connector_name),
+        "ready"
+    );
 
     let metrics = StdoutMetrics;
-    let deps = Deps { keys: &keys, config: &config, metrics: &metrics, provider };
+    let deps = Deps { keys: &keys, config: &config, metrics: &metrics, provider, payments: payments.as_ref() };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ConnectEvent>| async move {
         let by = deadline::answer_by(

@@ -68,6 +68,42 @@ pub fn emf_line(
     doc.to_string()
 }
 
+/// One payment as an EMF document: metric `Payments` (count) and `PaymentMs`, dimensioned by
+/// `PaymentStatus`, and by `ErrorCode` when the Lambda decided the error (the template alarms on
+/// `PaymentStatus` `Unknown` and `Error`).
+pub fn payment_emf_line(
+    namespace: &str,
+    timestamp_ms: u128,
+    status: &str,
+    error_code: Option<&str>,
+    payment_ms: f64,
+) -> String {
+    let dimensions = match error_code {
+        Some(_) => serde_json::json!([["PaymentStatus"], ["PaymentStatus", "ErrorCode"]]),
+        None => serde_json::json!([["PaymentStatus"]]),
+    };
+    let mut doc = serde_json::json!({
+        "_aws": {
+            "Timestamp": u64::try_from(timestamp_ms).unwrap_or(u64::MAX),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": dimensions,
+                "Metrics": [
+                    {"Name": "Payments", "Unit": "Count"},
+                    {"Name": "PaymentMs", "Unit": "Milliseconds"}
+                ]
+            }]
+        },
+        "PaymentStatus": status,
+        "Payments": 1,
+        "PaymentMs": payment_ms,
+    });
+    if let (Some(code), Some(obj)) = (error_code, doc.as_object_mut()) {
+        obj.insert("ErrorCode".into(), code.into());
+    }
+    doc.to_string()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -1,9 +1,20 @@
 //! The payment settings (issue 13), read and validated at cold start with the rest of the
 //! configuration. `none` (the default) is today's behaviour: no connector, no new setting needed.
 
+use std::time::Duration;
+
 use payments::EndpointUrl;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, number};
+
+#[cfg(feature = "runtime")]
+pub mod aws;
+mod service;
+mod stores;
+
+pub(crate) use service::{CardPart, PayInput};
+pub use service::{PAYMENT_ANSWER_BY, PAYMENT_ERROR_KIND, PAYMENT_PARAMETER, PaymentService, RECORD_RESERVE};
+pub use stores::{Claim, Claimed, MemoryReplay, MemorySecret, ReplayStore, SecretSource, StoreError};
 
 /// Environment variable names of the payment settings.
 pub mod vars {
@@ -15,7 +26,18 @@ pub mod vars {
     pub const SECRET_ARN: &str = "SECURE_IVR_PAYMENT_SECRET_ARN";
     /// DynamoDB table recording each card message ID once (required when a connector is on).
     pub const REPLAY_TABLE: &str = "SECURE_IVR_REPLAY_TABLE";
+    /// How long a read secret is used before it is read again, seconds.
+    pub const SECRET_TTL: &str = "SECURE_IVR_PAYMENT_SECRET_TTL_SECONDS";
+    /// How long a card message's replay record is kept, days.
+    pub const REPLAY_TTL_DAYS: &str = "SECURE_IVR_REPLAY_TTL_DAYS";
 }
+
+/// Default of [`vars::SECRET_TTL`]: a rotated secret is picked up within five minutes.
+pub const DEFAULT_SECRET_TTL_SECONDS: u64 = 300;
+/// Default of [`vars::REPLAY_TTL_DAYS`]. A ciphertext stays decryptable as long as its Connect key
+/// is stored (until `retire`), and nothing in it says when it was made, so the record must outlive
+/// the key: a year and a month covers a yearly rotation with its overlap.
+pub const DEFAULT_REPLAY_TTL_DAYS: u64 = 400;
 
 /// Which gateway, where, and the names of its secret and replay table.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,6 +60,10 @@ pub struct Connected {
     pub secret_arn: String,
     /// The replay table's name.
     pub replay_table: String,
+    /// How long a read secret is used.
+    pub secret_ttl: Duration,
+    /// How long a replay record is kept (the table's TTL attribute).
+    pub replay_ttl: Duration,
 }
 
 /// The configured gateway.
@@ -84,7 +110,9 @@ impl PaymentSettings {
                 "{REPLAY_TABLE}={replay_table:?}: a DynamoDB table name is 3 to 255 of A-Z a-z 0-9 _ . -"
             )));
         }
-        Ok(Self::On(Connected { kind, url, secret_arn, replay_table }))
+        let secret_ttl = Duration::from_secs(number(get, SECRET_TTL, DEFAULT_SECRET_TTL_SECONDS, 0, 3600)?);
+        let replay_ttl = Duration::from_secs(86_400 * number(get, REPLAY_TTL_DAYS, DEFAULT_REPLAY_TTL_DAYS, 1, 3650)?);
+        Ok(Self::On(Connected { kind, url, secret_arn, replay_table, secret_ttl, replay_ttl }))
     }
 }
 
@@ -176,6 +204,9 @@ mod tests {
             (vars::REPLAY_TABLE, ""),
             (vars::REPLAY_TABLE, "ab"),
             (vars::REPLAY_TABLE, "bad table"),
+            (vars::SECRET_TTL, "3601"),
+            (vars::SECRET_TTL, "five"),
+            (vars::REPLAY_TTL_DAYS, "0"),
         ] {
             let message = on(&[(var, value)]);
             assert!(message.contains(var), "{var}={value:?}: {message}");

@@ -12,6 +12,7 @@ use keystore::{CacheStatus, CachedKey, KeyStoreError};
 use crate::error_code::ErrorCode;
 use crate::event::Input;
 use crate::handler::Deps;
+use crate::payment::CardPart;
 
 /// What Connect sends when the caller entered nothing.
 pub(crate) const TIMEOUT_VALUE: &str = "Timeout";
@@ -72,6 +73,11 @@ pub(crate) struct Processed {
     pub(crate) cache: Option<CacheStatus>,
     pub(crate) fetch_ms: f64,
     pub(crate) decrypt_ms: f64,
+    /// The header's message ID (lowercase hex), once parsed: the replay record's key.
+    pub(crate) message_id: Option<String>,
+    /// With a payment connector on: the valid card number, expiry or security code, kept (wiped
+    /// on drop, never printed) until the payment step; None otherwise.
+    pub(crate) part: Option<CardPart>,
 }
 
 /// The time left for key fetches in one invocation, shared by its values.
@@ -101,21 +107,30 @@ pub(crate) fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// Processes one input. `today` decides expiry.
+/// Processes one input. `today` decides expiry; `keep` keeps a valid card part for the payment.
 pub(crate) async fn process(
     input: &Input<'_>,
     deps: &Deps<'_>,
     today: YearMonth,
     contact_id: &str,
     budget: &mut Budget,
+    keep: bool,
 ) -> Processed {
-    let mut p =
-        Processed { outcome: Outcome::NoInput, suite: None, key_id: None, cache: None, fetch_ms: 0.0, decrypt_ms: 0.0 };
+    let mut p = Processed {
+        outcome: Outcome::NoInput,
+        suite: None,
+        key_id: None,
+        cache: None,
+        fetch_ms: 0.0,
+        decrypt_ms: 0.0,
+        message_id: None,
+        part: None,
+    };
     let value = input.value.trim();
     if value.is_empty() || value == TIMEOUT_VALUE {
         return p;
     }
-    p.outcome = match decrypt(value, input, deps, today, budget, &mut p).await {
+    p.outcome = match decrypt(value, input, deps, today, budget, keep, &mut p).await {
         Ok(outcome) => outcome,
         Err(Refusal { code, reason }) => {
             tracing::warn!(
@@ -138,6 +153,7 @@ async fn decrypt(
     deps: &Deps<'_>,
     today: YearMonth,
     budget: &mut Budget,
+    keep: bool,
     p: &mut Processed,
 ) -> Result<Outcome, Refusal> {
     let malformed = |e: &esdk_message::Error| Refusal::new(ErrorCode::MalformedCiphertext, e);
@@ -145,6 +161,7 @@ async fn decrypt(
     let options = DecryptOptions::connect();
     let message = Message::parse(&bytes, options.max_encrypted_data_keys).map_err(|e| malformed(&e))?;
     p.suite = Some(message.header().suite_id().0);
+    p.message_id = Some(message.header().message_id().iter().map(|b| format!("{b:02x}")).collect());
     // The Connect policy before any key fetch: a message Connect would not write must not cost
     // an SSM call.
     let key_id = esdk_message::connect_key_id(message.header())
@@ -162,6 +179,9 @@ async fn decrypt(
     p.decrypt_ms = ms(decrypt);
     let decrypted = result.map_err(|e| Refusal::new(ErrorCode::from_message_error(&e), &e))?;
     let analysis = analyze(input.kind, decrypted.plaintext.expose(), today);
+    if keep && analysis.valid {
+        p.part = CardPart::from_plaintext(input.kind, decrypted.plaintext.expose());
+    }
     // The plaintext (zeroized on drop) goes before anything else happens.
     drop(decrypted);
     Ok(Outcome::Decrypted(analysis))

@@ -86,7 +86,7 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
     let provider = esdk_message::provider::default_provider();
     let keys = KeyStore::new(source, provider, KeyStoreConfig::new(keystore::DEFAULT_PREFIX).unwrap());
     let config = Config::from_lookup(&|_| None).unwrap();
-    let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
+    let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider, payments: None };
 
     // Flows that hand the capture to the flow module (InvokeFlowModule / TransferToFlow) call no
     // Lambda themselves; the module's own blocks are checked here like any flow's.

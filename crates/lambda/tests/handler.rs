@@ -29,8 +29,13 @@ async fn call_with(
     let provider = esdk_message::provider::default_provider();
     let keys = KeyStore::new(Arc::clone(source) as Arc<dyn ParameterSource>, provider, KeyStoreConfig::default());
     let metrics = CaptureMetrics::default();
-    let r = handle(ev, &Deps { keys: &keys, config: &config, metrics: &metrics, provider }, TODAY, answer_by(&config))
-        .await;
+    let r = handle(
+        ev,
+        &Deps { keys: &keys, config: &config, metrics: &metrics, provider, payments: None },
+        TODAY,
+        answer_by(&config),
+    )
+    .await;
     assert_response_alphabet(&r);
     r
 }

@@ -58,3 +58,49 @@ async fn no_plaintext_or_key_material_at_trace() {
         }
     }
 }
+
+/// Every payment path at TRACE (hyper and the connector included): authorized, declined,
+/// tokenized, not attempted, a bad parameter, a replay, a retry answered from the record, a
+/// refused secret and a hung gateway. The card, expiry and security code reach the merchant (the
+/// test checks they did) and nothing else.
+#[tokio::test]
+async fn no_card_data_on_any_payment_path_at_trace() {
+    use common::pay::*;
+    use std::time::Duration;
+    capture_logs_all_crates();
+    let Some(s) =
+        setup("no_card_data_on_any_payment_path_at_trace", &[(vars::INVOCATION_BUDGET, "1500")], Duration::ZERO).await
+    else {
+        return;
+    };
+    let amount = |v: &'static str| [("PaymentAmount", v), ("PaymentCurrency", "GBP")];
+    let authorized = s.card_event(CARD, EXPIRY, &amount("1250")).0;
+    let mut events = vec![
+        ev(&authorized),
+        ev(&authorized),
+        in_contact(&authorized, "0ther000-aaaa-4bbb-8ccc-dddddddddddd"),
+        ev(&s.card_event(OTHER_CARD, EXPIRY, &amount("4000")).0),
+        ev(&s.card_event(CARD, EXPIRY, &[]).0),
+        ev(&s.card_event("5555555555554445", EXPIRY, &amount("1250")).0),
+        ev(&s.card_event(CARD, EXPIRY, &[("PaymentAmount", "12.50"), ("PaymentCurrency", "GBP")]).0),
+        ev(&s.card_event(OTHER_CARD, EXPIRY, &amount("9999")).0),
+    ];
+    let mut responses = Vec::new();
+    for e in events.drain(..) {
+        responses.push(s.h.call(&e).await);
+    }
+    s.secret.set(Err(secure_ivr_lambda::payment::StoreError::Unavailable("test".into())));
+    responses.push(s.h.call(&ev(&s.card_event(CARD, EXPIRY, &amount("1250")).0)).await);
+    let statuses: Vec<&str> = responses.iter().map(|r| get(r, "PaymentStatus")).collect();
+    assert_eq!(
+        statuses,
+        ["Authorized", "Authorized", "Error", "Declined", "Tokenized", "NotAttempted", "Error", "Unknown", "Error"]
+    );
+    // The digits did go where they belong.
+    assert!(s.server.requests().iter().any(|r| r.json()["card"]["number"] == CARD));
+    let log = logs();
+    assert!(log.contains(r#""level":"TRACE""#) && log.contains("hyper"), "hyper's trace lines not captured");
+    let refs: Vec<_> = responses.iter().collect();
+    let hmac = std::str::from_utf8(HMAC_KEY).unwrap();
+    check_leaks(&s.h, &refs, &[CARD, OTHER_CARD, "5555555555554445", EXPIRY, CVV, hmac]);
+}

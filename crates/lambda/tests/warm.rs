@@ -23,7 +23,7 @@ async fn warm_call_median() {
         let id = key_id();
         let source = MemorySource::with(&[(&format!("{}{id}", keystore::DEFAULT_PREFIX), private)]);
         let keys = KeyStore::new(source, provider, KeyStoreConfig::default());
-        let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider };
+        let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider, payments: None };
         let ev = event(&[("EncryptedCreditCard", &encrypt(&id, public, "4111111111111111"))]);
         assert_eq!(handle(&ev, &deps, TODAY, answer_by(&config)).await["Status"], "Success");
         let mut times: Vec<Duration> = Vec::with_capacity(200);

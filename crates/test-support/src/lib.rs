@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod fixtures;
+#[cfg(feature = "loopback")]
+pub mod loopback;
 #[cfg(feature = "keystore")]
 pub mod memory;
 pub mod moto;

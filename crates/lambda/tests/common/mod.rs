@@ -2,6 +2,7 @@
 //! ciphertexts, a log-capturing subscriber at TRACE, and the leak check.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub(crate) mod pay;
 pub(crate) mod proxy;
 
 use std::io::Write;
@@ -100,9 +101,17 @@ pub(crate) struct Harness {
     pub(crate) config: Config,
     pub(crate) metrics: CaptureMetrics,
     pub(crate) client: aws_sdk_ssm::Client,
+    /// The payment step, when a test turns a connector on ([`Harness::with_payments`]).
+    pub(crate) payments: Option<secure_ivr_lambda::payment::PaymentService>,
 }
 
 impl Harness {
+    /// The same handler with a payment connector.
+    pub(crate) fn with_payments(mut self, service: secure_ivr_lambda::payment::PaymentService) -> Self {
+        self.payments = Some(service);
+        self
+    }
+
     /// A handler over `endpoint` with default limits and the given configuration variables.
     pub(crate) fn new(endpoint: &str, vars: &[(&str, &str)]) -> Self {
         Self::with_limits(endpoint, vars, None)
@@ -119,7 +128,7 @@ impl Harness {
             esdk_message::provider::default_provider(),
             config.keystore.clone(),
         );
-        Self { keys, config, metrics: CaptureMetrics::default(), client }
+        Self { keys, config, metrics: CaptureMetrics::default(), client, payments: None }
     }
 
     pub(crate) async fn call(&self, event: &ConnectEvent) -> Response {
@@ -133,6 +142,7 @@ impl Harness {
             config: &self.config,
             metrics: &self.metrics,
             provider: esdk_message::provider::default_provider(),
+            payments: self.payments.as_ref(),
         };
         let r = handle(event, &deps, TODAY, answer_by).await;
         assert_response_alphabet(&r);
