@@ -165,10 +165,11 @@ pub struct ImageLimits {
 }
 
 impl Default for ImageLimits {
-    /// 10,000 x 10,000 pixels (larger than any phone camera's 200 MP sensor side) and 512 MiB
-    /// (enough for 10,000 x 10,000 RGBA at 8 bits per channel, 400 MB, inside a Lambda of 1 GB).
+    /// 10,000 x 10,000 pixels and 256 MiB of decoder memory: a 64-megapixel RGBA or 89-megapixel
+    /// RGB image at 8 bits per channel, which leaves the scanner's default 1 GB Lambda room for the
+    /// 20 MB file itself and a PNG re-encoding.
     fn default() -> Self {
-        Self { max_width: 10_000, max_height: 10_000, max_alloc: 512 * 1024 * 1024 }
+        Self { max_width: 10_000, max_height: 10_000, max_alloc: 256 * 1024 * 1024 }
     }
 }
 

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::aws::AwsArgs;
-use crate::commands::{activate, audit, check, decrypt, encrypt, flow, inspect, keygen, list, retire, rotate};
+use crate::commands::{activate, audit, check, decrypt, encrypt, flow, inspect, keygen, list, retire, rotate, scan};
 use crate::output::Format;
 
 /// Key management for Amazon Connect's encrypted customer input: generate and rotate the RSA keys,
@@ -69,6 +69,8 @@ enum Command {
     Flow(flow::Args),
     /// Preflight: credentials, region, keys readable, certificates valid, Connect consistent.
     Check(check::Args),
+    /// Check a file as the attachment scanner does; exit 9 when it is rejected.
+    Scan(scan::Args),
 }
 
 /// What every command gets.
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
             Command::Audit(a) => audit::run(&ctx, a).await,
             Command::Flow(a) => flow::run(&ctx, a),
             Command::Check(a) => check::run(&ctx, a).await,
+            Command::Scan(a) => scan::run(&ctx, a),
         }
     });
     match result {

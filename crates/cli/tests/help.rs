@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use common::{assert_code, bin, out, run};
 
-const COMMANDS: [&str; 11] =
-    ["keygen", "activate", "list", "rotate", "retire", "inspect", "encrypt", "decrypt", "audit", "flow", "check"];
+const COMMANDS: [&str; 12] = [
+    "keygen", "activate", "list", "rotate", "retire", "inspect", "encrypt", "decrypt", "audit", "flow", "check", "scan",
+];
 
 fn help(cmd: Option<&str>) -> String {
     let mut c = bin();

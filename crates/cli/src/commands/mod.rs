@@ -12,6 +12,7 @@ pub(crate) mod list;
 pub(crate) mod new_key;
 pub(crate) mod retire;
 pub(crate) mod rotate;
+pub(crate) mod scan;
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
