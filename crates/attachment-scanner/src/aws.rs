@@ -22,12 +22,24 @@ pub struct ClientLimits {
     pub read_timeout: Duration,
     /// Attempts (1 = no retry); the SDK's standard retry (throttling, 5xx, transport).
     pub max_attempts: u32,
+    /// First retry's backoff (jittered, doubling). The SDK's 1 s default would spend most of a
+    /// 15 s invocation on two retries.
+    pub initial_backoff: Duration,
 }
 
 impl Default for ClientLimits {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(2), read_timeout: Duration::from_secs(5), max_attempts: 3 }
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(5),
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+        }
     }
+}
+
+fn retries(limits: &ClientLimits) -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(limits.max_attempts).with_initial_backoff(limits.initial_backoff)
 }
 
 fn timeouts(limits: &ClientLimits) -> TimeoutConfig {
@@ -37,11 +49,8 @@ fn timeouts(limits: &ClientLimits) -> TimeoutConfig {
 /// An S3 client. `path_style` for an endpoint override (moto, a VPC endpoint by URL): those
 /// cannot resolve `BUCKET.host` names.
 pub fn s3_client(builder: aws_sdk_s3::config::Builder, path_style: bool, limits: &ClientLimits) -> aws_sdk_s3::Client {
-    let conf = builder
-        .force_path_style(path_style)
-        .timeout_config(timeouts(limits))
-        .retry_config(RetryConfig::standard().with_max_attempts(limits.max_attempts))
-        .build();
+    let conf =
+        builder.force_path_style(path_style).timeout_config(timeouts(limits)).retry_config(retries(limits)).build();
     aws_sdk_s3::Client::from_conf(conf)
 }
 
@@ -50,10 +59,7 @@ pub fn rekognition_client(
     builder: aws_sdk_rekognition::config::Builder,
     limits: &ClientLimits,
 ) -> aws_sdk_rekognition::Client {
-    let conf = builder
-        .timeout_config(timeouts(limits))
-        .retry_config(RetryConfig::standard().with_max_attempts(limits.max_attempts))
-        .build();
+    let conf = builder.timeout_config(timeouts(limits)).retry_config(retries(limits)).build();
     aws_sdk_rekognition::Client::from_conf(conf)
 }
 

@@ -82,7 +82,9 @@ pub enum WaitError {
 }
 
 /// Reads the tag until GuardDuty has written it, for at most `settings.wait` and never past
-/// `answer_by`. Returns [`MalwareStatus::NotScanned`] when the time is up without a tag.
+/// `answer_by`: a read every `poll_interval` and a last one when the wait is up. Returns
+/// [`MalwareStatus::NotScanned`] when the time is up without a tag (also when a later read is cut
+/// off by `answer_by`); only a first read that cannot finish in time is [`WaitError::Timeout`].
 pub async fn wait_for_scan<S: ObjectStore>(
     store: &S,
     bucket: &str,
@@ -91,20 +93,23 @@ pub async fn wait_for_scan<S: ObjectStore>(
     answer_by: Instant,
 ) -> Result<MalwareStatus, WaitError> {
     let until = answer_by.min(Instant::now() + settings.wait);
+    let mut reads = 0_u32;
     loop {
-        let tags = tokio::time::timeout_at(answer_by.into(), store.get_object_tagging(bucket, key))
-            .await
-            .map_err(|_| WaitError::Timeout)?
-            .map_err(WaitError::Store)?;
+        let tags = match tokio::time::timeout_at(answer_by.into(), store.get_object_tagging(bucket, key)).await {
+            Ok(tags) => tags.map_err(WaitError::Store)?,
+            Err(_) if reads > 0 => return Ok(MalwareStatus::NotScanned),
+            Err(_) => return Err(WaitError::Timeout),
+        };
+        reads += 1;
         let status = MalwareStatus::from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if status != MalwareStatus::NotScanned {
             return Ok(status);
         }
-        let next = Instant::now() + settings.poll_interval;
-        if next >= until {
+        let now = Instant::now();
+        if now >= until {
             return Ok(MalwareStatus::NotScanned);
         }
-        tokio::time::sleep_until(next.into()).await;
+        tokio::time::sleep_until((now + settings.poll_interval).min(until).into()).await;
     }
 }
 
