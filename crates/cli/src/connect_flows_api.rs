@@ -36,6 +36,39 @@ pub(crate) struct InstanceFlow {
     pub(crate) name: String,
     /// The Flow language JSON; `None` when Describe* failed or returned none.
     pub(crate) content: Option<String>,
+    /// Why `content` is `None`: the error code Describe* returned (never its content).
+    pub(crate) unreadable_because: Option<String>,
+}
+
+/// `MaxResults` of `ListContactFlows` and `ListContactFlowModules`: the API's maximum (1 to 1000),
+/// so an instance takes as few calls as Connect allows.
+const PAGE_SIZE: i32 = 1000;
+
+/// Why a Describe* gave no content, as an error code (the SDK's message can quote the request).
+fn reason<E: aws_sdk_connect::error::ProvideErrorMetadata>(
+    e: &aws_sdk_connect::error::SdkError<E, aws_sdk_connect::config::http::HttpResponse>,
+) -> String {
+    match e.as_service_error() {
+        Some(s) => s.code().unwrap_or("an unnamed service error").to_owned(),
+        None => "the call did not complete (network, timeout or retries exhausted)".to_owned(),
+    }
+}
+
+/// What Describe* answered, as (content, why not).
+fn content_or_reason<O, E>(
+    answer: std::result::Result<O, aws_sdk_connect::error::SdkError<E, aws_sdk_connect::config::http::HttpResponse>>,
+    content: impl FnOnce(O) -> Option<String>,
+) -> (Option<String>, Option<String>)
+where
+    E: aws_sdk_connect::error::ProvideErrorMetadata,
+{
+    match answer {
+        Ok(out) => match content(out) {
+            Some(c) => (Some(c), None),
+            None => (None, Some("Connect returned no content".to_owned())),
+        },
+        Err(e) => (None, Some(reason(&e))),
+    }
 }
 
 fn not_found(instance_id: &str) -> CliError {
@@ -55,6 +88,7 @@ pub(crate) async fn list_with_content(client: &Client, instance_id: &str) -> Res
         .list_contact_flows()
         .instance_id(instance_id)
         .into_paginator()
+        .page_size(PAGE_SIZE)
         .items()
         .send()
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -70,6 +104,7 @@ pub(crate) async fn list_with_content(client: &Client, instance_id: &str) -> Res
         .list_contact_flow_modules()
         .instance_id(instance_id)
         .into_paginator()
+        .page_size(PAGE_SIZE)
         .items()
         .send()
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -84,39 +119,59 @@ pub(crate) async fn list_with_content(client: &Client, instance_id: &str) -> Res
     let mut out = Vec::with_capacity(flows.len() + modules.len());
     for f in flows {
         let Some(id) = f.id() else { continue };
-        let content = client
-            .describe_contact_flow()
-            .instance_id(instance_id)
-            .contact_flow_id(id)
-            .send()
-            .await
-            .ok()
-            .and_then(|d| d.contact_flow.and_then(|c| c.content));
+        let answer = client.describe_contact_flow().instance_id(instance_id).contact_flow_id(id).send().await;
+        let (content, unreadable_because) = content_or_reason(answer, |d| d.contact_flow.and_then(|c| c.content));
         out.push(InstanceFlow {
             kind: Kind::Flow,
             id: id.to_owned(),
             name: f.name().unwrap_or_default().to_owned(),
             content,
+            unreadable_because,
         });
     }
     for m in modules {
         let Some(id) = m.id() else { continue };
-        let content = client
-            .describe_contact_flow_module()
-            .instance_id(instance_id)
-            .contact_flow_module_id(id)
-            .send()
-            .await
-            .ok()
-            .and_then(|d| d.contact_flow_module.and_then(|c| c.content));
+        let answer =
+            client.describe_contact_flow_module().instance_id(instance_id).contact_flow_module_id(id).send().await;
+        let (content, unreadable_because) =
+            content_or_reason(answer, |d| d.contact_flow_module.and_then(|c| c.content));
         out.push(InstanceFlow {
             kind: Kind::Module,
             id: id.to_owned(),
             name: m.name().unwrap_or_default().to_owned(),
             content,
+            unreadable_because,
         });
     }
     Ok(out)
+}
+
+/// The instance's security keys with their public keys (`ListSecurityKeys`, every page), as the
+/// flow rules take them: a flow's `EncryptionKeyId` must be one of these, and its certificate
+/// must hold that key.
+pub(crate) async fn security_keys(client: &Client, instance_id: &str) -> Result<Vec<connect_flows::ConnectKey>> {
+    let keys = client
+        .list_security_keys()
+        .instance_id(instance_id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| {
+            if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
+                not_found(instance_id)
+            } else {
+                error::aws(&format!("listing the security keys of instance {instance_id}"), e)
+            }
+        })?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| {
+            let id = k.association_id?;
+            Some(connect_flows::ConnectKey::from_pem(&id, k.key.as_deref().unwrap_or_default()))
+        })
+        .collect())
 }
 
 /// Replaces a flow's or module's content (`UpdateContactFlowContent` /

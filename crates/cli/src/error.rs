@@ -22,7 +22,7 @@ pub(crate) enum Exit {
     Decrypt = 7,
     /// Refused for safety: last live key, Connect's two-key limit, file exists.
     Refused = 8,
-    /// `check` or `audit` found problems.
+    /// `check`, `audit` or `flow-audit` found problems.
     Findings = 9,
 }
 
@@ -38,7 +38,7 @@ Exit codes:
   6  bad input: corrupt PEM, malformed ciphertext, expired certificate, bad template
   7  decryption failed: wrong private key or altered message
   8  refused: would retire the last live key, Connect's two-key limit, output file exists
-  9  findings: `check` or `audit` found something that needs attention";
+  9  findings: `check`, `audit` or `flow-audit` found something that needs attention";
 
 /// An error the user can act on.
 #[derive(Debug)]

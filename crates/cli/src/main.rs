@@ -25,7 +25,9 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::aws::AwsArgs;
-use crate::commands::{activate, audit, check, decrypt, encrypt, flow, inspect, keygen, list, retire, rotate, scan};
+use crate::commands::{
+    activate, audit, check, decrypt, encrypt, flow, flow_audit, inspect, keygen, list, retire, rotate, scan,
+};
 use crate::output::Format;
 
 /// Key management for Amazon Connect's encrypted customer input: generate and rotate the RSA keys,
@@ -67,6 +69,8 @@ enum Command {
     Audit(audit::Args),
     /// Render a contact flow template with the key ID, certificate and Lambda ARN.
     Flow(flow::Args),
+    /// Audit every flow and module of an instance: how each captures input, and where it goes.
+    FlowAudit(flow_audit::Args),
     /// Preflight: credentials, region, keys readable, certificates valid, Connect consistent.
     Check(check::Args),
     /// Check a file as the attachment scanner does; exit 9 when it is rejected.
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
             Command::Decrypt(a) => decrypt::run(&ctx, a).await,
             Command::Audit(a) => audit::run(&ctx, a).await,
             Command::Flow(a) => flow::run(&ctx, a),
+            Command::FlowAudit(a) => flow_audit::run(&ctx, a).await,
             Command::Check(a) => check::run(&ctx, a).await,
             Command::Scan(a) => scan::run(&ctx, a),
         }

@@ -13,8 +13,20 @@ use std::path::PathBuf;
 
 use common::{assert_code, bin, out, run};
 
-const COMMANDS: [&str; 12] = [
-    "keygen", "activate", "list", "rotate", "retire", "inspect", "encrypt", "decrypt", "audit", "flow", "check", "scan",
+const COMMANDS: [&str; 13] = [
+    "keygen",
+    "activate",
+    "list",
+    "rotate",
+    "retire",
+    "inspect",
+    "encrypt",
+    "decrypt",
+    "audit",
+    "flow",
+    "flow-audit",
+    "check",
+    "scan",
 ];
 
 fn help(cmd: Option<&str>) -> String {

@@ -126,6 +126,13 @@ impl Flow {
         &self.doc
     }
 
+    /// The identifiers of its Store customer input blocks (captures), in action order; empty
+    /// when the flow captures nothing.
+    #[must_use]
+    pub fn captures(&self) -> Vec<&str> {
+        self.actions.iter().filter(|a| a.is_capture()).map(|a| a.id.as_str()).collect()
+    }
+
     /// The action with this identifier.
     pub(crate) fn action(&self, id: &str) -> Option<&Action> {
         self.by_id.get(id).and_then(|i| self.actions.get(*i))

@@ -518,6 +518,8 @@ fn key_ids_lists_every_capture_key() {
     actions.push(capture("ask2", "rec-on", Some(encryption("k2", &c.pem))));
     let flow = Flow::from_value(doc(actions));
     assert_eq!(crate::key_ids(&flow), ["k1", "k2"]);
+    assert_eq!(flow.captures(), ["ask", "ask2"]);
+    assert!(Flow::from_value(doc(vec![bye()])).captures().is_empty());
 }
 
 #[test]

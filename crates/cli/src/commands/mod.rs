@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod decrypt;
 pub(crate) mod encrypt;
 pub(crate) mod flow;
+pub(crate) mod flow_audit;
 pub(crate) mod inspect;
 pub(crate) mod keygen;
 pub(crate) mod list;

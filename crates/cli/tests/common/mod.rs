@@ -164,8 +164,93 @@ pub(crate) struct FakeKey {
 
 /// A fake Amazon Connect (REST-JSON) for the security-key APIs, with the two-key limit.
 pub(crate) fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>>>) {
+    let fake = fake_connect_flows(instance_id, Vec::new(), FakeOptions::default());
+    (fake.url, fake.keys)
+}
+
+/// A flow or module of the fake instance.
+#[derive(Debug, Clone)]
+pub(crate) struct FakeFlow {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// A module (`ListContactFlowModules`) rather than a flow.
+    pub(crate) module: bool,
+    /// Flow language JSON, as `Describe*` returns it in `Content`.
+    pub(crate) content: String,
+    /// Describe* of this one fails with (HTTP status, error type) instead.
+    pub(crate) describe_error: Option<(u16, String)>,
+}
+
+impl FakeFlow {
+    pub(crate) fn flow(id: &str, name: &str, content: &str) -> Self {
+        Self { id: id.into(), name: name.into(), module: false, content: content.into(), describe_error: None }
+    }
+
+    pub(crate) fn module(id: &str, name: &str, content: &str) -> Self {
+        Self { module: true, ..Self::flow(id, name, content) }
+    }
+}
+
+/// How the fake behaves beyond the API reference's shapes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FakeOptions {
+    /// At most this many items per List* page, whatever MaxResults asks (0: no cap beyond
+    /// MaxResults): Connect may return fewer than asked, and the client must follow NextToken.
+    pub(crate) page_cap: usize,
+    /// Every Nth request is refused with HTTP 429 (alternately TooManyRequestsException and
+    /// ThrottlingException) before it is served; 0: never.
+    pub(crate) throttle_every: usize,
+}
+
+/// The fake's handles: its URL, the instance's keys, and every request line it received
+/// (`METHOD /path?query`, throttled ones included).
+pub(crate) struct FakeConnect {
+    pub(crate) url: String,
+    pub(crate) keys: Arc<Mutex<Vec<FakeKey>>>,
+    pub(crate) flows: Arc<Mutex<Vec<FakeFlow>>>,
+    pub(crate) requests: Arc<Mutex<Vec<String>>>,
+}
+
+/// The API reference's MaxResults maxima (botocore connect 2017-08-08 service-2.json).
+const MAX_RESULTS_FLOWS: usize = 1000;
+const MAX_RESULTS_KEYS: usize = 2;
+
+/// A page of `items` from `query`'s nextToken/maxResults, or the error Connect gives for a bad one.
+fn page<T: Clone>(
+    items: &[T],
+    query: &[(String, String)],
+    max: usize,
+    cap: usize,
+) -> Result<(Vec<T>, Option<String>), String> {
+    let get = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.as_str());
+    let size = match get("maxResults") {
+        None => max.min(100),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => return Err(format!("maxResults must be between 1 and {max}")),
+        },
+    };
+    let size = if cap > 0 { size.min(cap) } else { size };
+    let from = match get("nextToken") {
+        None => 0,
+        Some(t) => match t.strip_prefix("fake-page-").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if n < items.len() => n,
+            _ => return Err("the nextToken is not one this API returned".to_owned()),
+        },
+    };
+    let to = (from + size).min(items.len());
+    let next = (to < items.len()).then(|| format!("fake-page-{to}"));
+    Ok((items.get(from..to).map(<[T]>::to_vec).unwrap_or_default(), next))
+}
+
+/// A fake Amazon Connect (REST-JSON): the security-key APIs with the two-key limit, and the flow
+/// APIs `flow-audit` and `--update-flows` use, on the paths, paging parameters, MaxResults limits,
+/// response shapes and error shapes of the API reference (botocore's connect model).
+pub(crate) fn fake_connect_flows(instance_id: &str, flows: Vec<FakeFlow>, opts: FakeOptions) -> FakeConnect {
     let keys: Arc<Mutex<Vec<FakeKey>>> = Arc::new(Mutex::new(Vec::new()));
-    let state = Arc::clone(&keys);
+    let flows = Arc::new(Mutex::new(flows));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (state, flow_state, log) = (Arc::clone(&keys), Arc::clone(&flows), Arc::clone(&requests));
     let instance = instance_id.to_owned();
     let counter = Arc::new(Mutex::new(0u32));
     let url = serve(move |req| {
@@ -175,16 +260,36 @@ pub(crate) fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>
             h.push(("x-amzn-ErrorType".to_owned(), kind.to_owned()));
             (status, h, serde_json::json!({ "Message": msg }).to_string())
         };
-        let path = req.path.split('?').next().unwrap_or("");
-        let base = format!("/instance/{instance}/security-key");
-        if !path.starts_with(&format!("/instance/{instance}/")) {
+        let n_request = {
+            let mut log = log.lock().expect("lock");
+            log.push(format!("{} {}", req.method, req.path));
+            log.len()
+        };
+        if opts.throttle_every > 0 && n_request.is_multiple_of(opts.throttle_every) {
+            let kind = if (n_request / opts.throttle_every).is_multiple_of(2) {
+                "ThrottlingException"
+            } else {
+                "TooManyRequestsException"
+            };
+            return error(429, kind, "Rate exceeded");
+        }
+        let (path, query) = req.path.split_once('?').unwrap_or((req.path.as_str(), ""));
+        let query: Vec<(String, String)> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.replace("%2F", "/").replace("%3D", "=")))
+            .collect();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // Every route names the instance in its second segment.
+        if segments.get(1) != Some(&instance.as_str()) {
             return error(404, "ResourceNotFoundException", "instance not found");
         }
-        let mut keys = state.lock().expect("lock");
-        match (req.method.as_str(), path) {
-            ("PUT", p) if p == base => {
+        let flow_list = flow_state.lock().expect("lock").clone();
+        match (req.method.as_str(), segments.as_slice()) {
+            ("PUT", ["instance", _, "security-key"]) => {
+                let mut keys = state.lock().expect("lock");
                 if keys.len() >= 2 {
-                    return error(429, "ServiceQuotaExceededException", "The service quota has been exceeded.");
+                    return error(402, "ServiceQuotaExceededException", "The service quota has been exceeded.");
                 }
                 let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
                 let Some(key) = body.get("Key").and_then(|k| k.as_str()) else {
@@ -200,26 +305,92 @@ pub(crate) fn fake_connect(instance_id: &str) -> (String, Arc<Mutex<Vec<FakeKey>
                 });
                 (200, json, serde_json::json!({ "AssociationId": id }).to_string())
             }
-            ("GET", p) if p == format!("{base}s") => {
-                let list: Vec<_> = keys
+            ("GET", ["instance", _, "security-keys"]) => {
+                let list: Vec<_> = state
+                    .lock()
+                    .expect("lock")
                     .iter()
                     .map(|k| serde_json::json!({"AssociationId": k.association_id, "Key": k.key, "CreationTime": k.creation_time}))
                     .collect();
-                (200, json, serde_json::json!({ "SecurityKeys": list }).to_string())
+                match page(&list, &query, MAX_RESULTS_KEYS, opts.page_cap) {
+                    Ok((items, next)) => {
+                        (200, json, serde_json::json!({ "SecurityKeys": items, "NextToken": next }).to_string())
+                    }
+                    Err(msg) => error(400, "InvalidParameterException", &msg),
+                }
             }
-            ("DELETE", p) if p.starts_with(&format!("{base}/")) => {
-                let id = p.rsplit('/').next().unwrap_or("");
+            ("DELETE", ["instance", _, "security-key", id]) => {
+                let mut keys = state.lock().expect("lock");
                 let before = keys.len();
-                keys.retain(|k| k.association_id != id);
+                keys.retain(|k| k.association_id != *id);
                 if keys.len() == before {
                     return error(404, "ResourceNotFoundException", "association not found");
                 }
                 (200, json, String::new())
             }
+            ("GET", [list @ ("contact-flows-summary" | "contact-flow-modules-summary"), _]) => {
+                let modules = *list == "contact-flow-modules-summary";
+                let items: Vec<_> = flow_list
+                    .iter()
+                    .filter(|f| f.module == modules)
+                    .map(|f| {
+                        let arn = format!("arn:aws:connect:eu-west-2:111122223333:instance/{instance}/{}/{}", if modules { "flow-module" } else { "contact-flow" }, f.id);
+                        if modules {
+                            serde_json::json!({"Id": f.id, "Arn": arn, "Name": f.name, "State": "ACTIVE"})
+                        } else {
+                            serde_json::json!({"Id": f.id, "Arn": arn, "Name": f.name, "ContactFlowType": "CONTACT_FLOW",
+                                               "ContactFlowState": "ACTIVE", "ContactFlowStatus": "PUBLISHED"})
+                        }
+                    })
+                    .collect();
+                let key = if modules { "ContactFlowModulesSummaryList" } else { "ContactFlowSummaryList" };
+                match page(&items, &query, MAX_RESULTS_FLOWS, opts.page_cap) {
+                    Ok((items, next)) => (200, json, serde_json::json!({ key: items, "NextToken": next }).to_string()),
+                    Err(msg) => error(400, "InvalidParameterException", &msg),
+                }
+            }
+            (method @ ("GET" | "POST"), [kind @ ("contact-flows" | "contact-flow-modules"), _, id, rest @ ..]) => {
+                let modules = *kind == "contact-flow-modules";
+                let Some(f) = flow_list.iter().find(|f| f.module == modules && f.id == *id) else {
+                    return error(404, "ResourceNotFoundException", "flow not found");
+                };
+                match (method, rest) {
+                    ("GET", []) => {
+                        if let Some((status, kind)) = &f.describe_error {
+                            return error(*status, kind, "refused by the test");
+                        }
+                        let arn = format!("arn:aws:connect:eu-west-2:111122223333:instance/{instance}/x/{}", f.id);
+                        let (key, body) = if modules {
+                            (
+                                "ContactFlowModule",
+                                serde_json::json!({"Arn": arn, "Id": f.id, "Name": f.name, "Content": f.content, "State": "ACTIVE", "Status": "PUBLISHED"}),
+                            )
+                        } else {
+                            (
+                                "ContactFlow",
+                                serde_json::json!({"Arn": arn, "Id": f.id, "Name": f.name, "Type": "CONTACT_FLOW", "State": "ACTIVE", "Status": "PUBLISHED", "Content": f.content}),
+                            )
+                        };
+                        (200, json, serde_json::json!({ key: body }).to_string())
+                    }
+                    ("POST", ["content"]) => {
+                        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                        let Some(content) = body.get("Content").and_then(|c| c.as_str()) else {
+                            return error(400, "InvalidParameterException", "Content is required");
+                        };
+                        let mut all = flow_state.lock().expect("lock");
+                        if let Some(f) = all.iter_mut().find(|f| f.module == modules && f.id == *id) {
+                            f.content = content.to_owned();
+                        }
+                        (200, json, String::new())
+                    }
+                    _ => error(400, "InvalidRequestException", "unexpected request"),
+                }
+            }
             _ => error(400, "InvalidRequestException", "unexpected request"),
         }
     });
-    (url, keys)
+    FakeConnect { url, keys, flows, requests }
 }
 
 /// A fake CloudTrail (JSON 1.1) LookupEvents serving `records` (CloudTrail record JSON).
