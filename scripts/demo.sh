@@ -6,7 +6,10 @@
 #   4. encrypts a test card exactly as Connect's Store customer input block would;
 #   5. runs the Lambda in the real runtime (`cargo lambda watch`) and invokes it with Connect
 #      events, printing what the contact flow would see;
-#   6. `secure-ivr list`.
+#   6. turns the payment connector on and authorizes the card through a local merchant endpoint
+#      (scripts/lib/merchant.py on 127.0.0.1, which checks the request's signature), with the
+#      connector secret in moto's Secrets Manager and the replay table in moto's DynamoDB;
+#   7. `secure-ivr list`.
 # Stops everything it started, also on Ctrl-C or failure. Safe to run again: every run uses a
 # fresh moto and a fresh temporary directory.
 # The first run compiles the CLI and then the Lambda: about 10 minutes on 2 cores from a fresh
@@ -37,8 +40,10 @@ source scripts/lib/lambda.sh
 # shellcheck source=lib/cargo.sh
 source scripts/lib/cargo.sh
 work="$(mktemp -d "${TMPDIR:-/tmp}/secure-ivr-demo.XXXXXX")"
+merchant_pid=""
 cleanup() {
     lambda_watch_stop
+    [ -z "$merchant_pid" ] || kill "$merchant_pid" 2>/dev/null || true
     moto_stop 2>/dev/null || true
     rm -rf "$work"
 }
@@ -129,7 +134,48 @@ lambda_invoke "$work/bad.json" 2>/dev/null | show "a mistyped card (fails the Lu
 lambda_invoke "$work/timeout.json" 2>/dev/null | show "the caller entered nothing (Connect passes Timeout)"
 [ "$(printf '%s' "$response" | json Status)" = Success ] || { echo "demo: expected Status=Success" >&2; exit 1; }
 
-say "6. secure-ivr list"
+say "6. A payment: the card authorized through a local merchant endpoint"
+# The connector secret (the HMAC key the merchant shares) goes to Secrets Manager, the replay
+# table to DynamoDB: both moto here, as the stack would create them in an account.
+"$root/.venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32), end="")' >"$work/merchant.secret"
+"$root/.venv/bin/python" "$root/scripts/lib/merchant.py" --secret-file "$work/merchant.secret" \
+    --port-file "$work/merchant.port" --log "$work/merchant.log" &
+merchant_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/merchant.port" ] && break; sleep 0.1; done
+[ -s "$work/merchant.port" ] || { echo "demo: the merchant endpoint did not start" >&2; exit 1; }
+secret_arn="$("$root/.venv/bin/python" - "$work/merchant.secret" <<'PY'
+import os, sys, boto3
+region = os.environ["AWS_REGION"]
+arn = boto3.client("secretsmanager", region_name=region).create_secret(
+    Name="secure-ivr/demo-merchant", SecretString=open(sys.argv[1]).read())["ARN"]
+boto3.client("dynamodb", region_name=region).create_table(
+    TableName="secure-ivr-demo-replay", BillingMode="PAY_PER_REQUEST",
+    AttributeDefinitions=[{"AttributeName": "MessageId", "AttributeType": "S"}],
+    KeySchema=[{"AttributeName": "MessageId", "KeyType": "HASH"}])
+print(arn)
+PY
+)"
+"$cli" encrypt --certificate "$certificate" --key-id "$key_id" --text 1230 >"$work/exp.b64"
+"$cli" encrypt --certificate "$certificate" --key-id "$key_id" --text 737 >"$work/cvv.b64"
+event "$work/pay.json" "{\"EncryptedCreditCard\": \"$(cat "$work/card.b64")\",
+    \"EncryptedExpiry\": \"$(cat "$work/exp.b64")\", \"EncryptedExpiryType\": \"expiry\",
+    \"EncryptedCvv\": \"$(cat "$work/cvv.b64")\", \"EncryptedCvvType\": \"cvv\",
+    \"PaymentAmount\": \"1250\", \"PaymentCurrency\": \"GBP\"}"
+lambda_watch_stop
+lambda_watch_start "$(moto_free_port)" "$work/watch-pay.log" AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT" \
+    SECURE_IVR_PAYMENT_CONNECTOR=http SECURE_IVR_PAYMENT_URL="http://127.0.0.1:$(cat "$work/merchant.port")/pay" \
+    SECURE_IVR_PAYMENT_SECRET_ARN="$secret_arn" SECURE_IVR_REPLAY_TABLE=secure-ivr-demo-replay
+if ! paid="$(lambda_wait "$work/pay.json" 300)"; then
+    echo "demo: the Lambda did not answer; its log follows" >&2
+    tail -n 40 "$work/watch-pay.log" >&2
+    exit 1
+fi
+echo "What the merchant received (it prints the last four digits only):"
+sed 's/^/  /' "$work/merchant.log"
+printf '%s' "$paid" | show "card, expiry and security code with PaymentAmount=1250 PaymentCurrency=GBP"
+[ "$(printf '%s' "$paid" | json PaymentStatus)" = Authorized ] || { echo "demo: expected PaymentStatus=Authorized" >&2; exit 1; }
+
+say "7. secure-ivr list"
 "$cli" list
 
 say "Done. Everything started here is stopped on exit."

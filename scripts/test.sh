@@ -179,6 +179,7 @@ fi
 
 step "benchmark harness smoke run (tiny counts: checks the harness, measures nothing)"
 count_line bash scripts/bench.sh --smoke
+count_line bash scripts/bench-payments.sh --smoke
 
 step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
 count_line bash scripts/check-templates.sh

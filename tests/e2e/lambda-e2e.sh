@@ -122,6 +122,81 @@ fi
 # EMF lines reached stdout.
 if grep -q '"CloudWatchMetrics"' "$WORK/watch.log"; then pass "EMF metric lines emitted"; else fail "EMF metric lines emitted"; fi
 
+# --- Payments (issue 13): the generic connector to a local merchant (scripts/lib/merchant.py, which
+# checks the signature and timestamp), the secret in moto's Secrets Manager and the replay table in
+# moto's DynamoDB, through the same runtime. What it cannot show: TLS to a real gateway (plain
+# http is allowed to loopback only) and IAM (moto allows every call).
+lambda_watch_stop
+printf '%s' "e2e-merchant-hmac-key" >"$WORK/merchant.secret"
+"$PY" "$ROOT/scripts/lib/merchant.py" --secret-file "$WORK/merchant.secret" --port-file "$WORK/merchant.port" \
+    --log "$WORK/merchant.log" 2>"$WORK/merchant.err" &
+MERCHANT_PID=$!
+merchant_stop() { kill "$MERCHANT_PID" 2>/dev/null || true; wait "$MERCHANT_PID" 2>/dev/null || true; }
+trap 'merchant_stop; cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$WORK/merchant.port" ] && break; sleep 0.1; done
+if SECRET_ARN="$("$PY" - "$MOTO_ENDPOINT" "$WORK/merchant.secret" <<'PY'
+import sys, boto3
+endpoint, secret_file = sys.argv[1:3]
+sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+arn = sm.create_secret(Name="secure-ivr/e2e-merchant", SecretString=open(secret_file).read())["ARN"]
+ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+ddb.create_table(TableName="secure-ivr-e2e-replay", BillingMode="PAY_PER_REQUEST",
+                 AttributeDefinitions=[{"AttributeName": "MessageId", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "MessageId", "KeyType": "HASH"}])
+print(arn)
+PY
+)" && [ -s "$WORK/merchant.port" ]; then
+    pass "merchant, secret and replay table ready"
+    CVV_CT="$(encrypt 737 "$KEY_ID")"
+    DECLINE_CARD_CT="$(encrypt 4000056655665556 "$KEY_ID")"
+    pay_params() { # card-ct amount
+        printf '{"EncryptedCreditCard": "%s", "EncryptedExpiry": "%s", "EncryptedExpiryType": "expiry", "EncryptedCvv": "%s", "EncryptedCvvType": "cvv", "PaymentAmount": "%s", "PaymentCurrency": "GBP"}' \
+            "$1" "$EXP_CT" "$CVV_CT" "$2"
+    }
+    event "$WORK/authorize.json" "$(pay_params "$CARD_CT" 1250)"
+    event "$WORK/decline.json" "$(pay_params "$DECLINE_CARD_CT" 4000)"
+    # The authorize event's ciphertexts replayed in another contact.
+    "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1])); e["Details"]["ContactData"]["ContactId"]="e2e-contact-0002"; print(json.dumps(e))' \
+        "$WORK/authorize.json" >"$WORK/replayed.json"
+    lambda_watch_start "$(moto_free_port)" "$WORK/watch-pay.log" \
+        AWS_ENDPOINT_URL_SSM="$MOTO_ENDPOINT" AWS_ENDPOINT_URL_SECRETS_MANAGER="$MOTO_ENDPOINT" \
+        AWS_ENDPOINT_URL_DYNAMODB="$MOTO_ENDPOINT" SECURE_IVR_KEY_PREFIX="$PREFIX" AWS_LAMBDA_LOG_LEVEL=DEBUG \
+        SECURE_IVR_PAYMENT_CONNECTOR=http SECURE_IVR_PAYMENT_URL="http://127.0.0.1:$(cat "$WORK/merchant.port")/pay" \
+        SECURE_IVR_PAYMENT_SECRET_ARN="$SECRET_ARN" SECURE_IVR_REPLAY_TABLE=secure-ivr-e2e-replay
+    RESP="$(lambda_wait "$WORK/authorize.json" 300 2>>"$WORK/invoke.err")" || RESP=""
+    echo "authorize: $RESP"
+    if [ "$(printf '%s' "$RESP" | field PaymentStatus)" = Authorized ] \
+        && [ "$(printf '%s' "$RESP" | field PaymentId)" = pay_1 ]; then
+        pass "authorize through the runtime (PaymentStatus=Authorized, PaymentId=pay_1)"
+    else
+        fail "authorize through the runtime" "see $WORK/watch-pay.log"; tail -n 30 "$WORK/watch-pay.log" "$WORK/merchant.err"
+    fi
+    check "decline through the runtime" "$WORK/decline.json" PaymentStatus Declined DeclineCode insufficient_funds
+    check "the same ciphertext in another contact is a replay" "$WORK/replayed.json" PaymentStatus Error ErrorCode Replay
+    check "a retry in the same contact gets the first answer" "$WORK/authorize.json" PaymentStatus Authorized PaymentId pay_1
+    requests="$(grep -c '^authorize' "$WORK/merchant.log" 2>/dev/null || echo 0)"
+    if [ "$requests" = 2 ] && ! grep -q '^refused' "$WORK/merchant.log"; then
+        pass "the merchant got two signed requests (authorize, decline; no replay, no retry)"
+    else
+        fail "the merchant got two signed requests" "$requests; $(cat "$WORK/merchant.log")"
+    fi
+    if grep -q -e 5555555555554444 -e 4000056655665556 -e 555555555 -e e2e-merchant-hmac-key "$WORK/watch-pay.log"; then
+        fail "no card data or secret in the payment logs"
+    else
+        pass "no card data or secret in the payment logs"
+    fi
+    if grep '"CloudWatchMetrics"' "$WORK/watch-pay.log" | grep -q '"PaymentStatus":"Declined"'; then
+        pass "EMF line per payment"
+    else
+        fail "EMF line per payment"
+    fi
+    lambda_watch_stop
+else
+    fail "merchant, secret and replay table ready" "see $WORK/merchant.err"
+fi
+merchant_stop
+trap cleanup EXIT
+
 # --- SSM says AccessDeniedException: the same runtime against a loopback fake SSM that refuses
 # every request as SSM refuses a role without ssm:GetParameter (HTTP 400, JSON 1.1, `__type` and
 # `Message` as botocore's ssm/2014-11-06/service-2.json names them) and counts the requests.

@@ -62,6 +62,21 @@ async fn declined_tokenized_and_the_operation_default() {
 }
 
 #[tokio::test]
+async fn a_5xx_is_retried_with_the_same_idempotency_key() {
+    let Some(s) = setup("a_5xx_is_retried_with_the_same_idempotency_key", &[], Duration::from_secs(300)).await else {
+        return;
+    };
+    let (params, _) = s.card_event(CARD, EXPIRY, &[("PaymentAmount", "5030"), ("PaymentCurrency", "USD")]);
+    let r = s.h.call(&ev(&params)).await;
+    assert_eq!((get(&r, "PaymentStatus"), get(&r, "PaymentId")), ("Authorized", "pay_1"), "{r:?}");
+    let sent = s.server.requests();
+    assert_eq!(sent.len(), 2, "one 503, one retry");
+    assert!(sent[0].header("idempotency-key").is_some());
+    assert_eq!(sent[0].header("idempotency-key"), sent[1].header("idempotency-key"));
+    assert_eq!(sent[0].body, sent[1].body, "the retry is the same request");
+}
+
+#[tokio::test]
 async fn only_valid_input_is_sent() {
     let Some(s) = setup("only_valid_input_is_sent", &[], Duration::from_secs(300)).await else { return };
     // A failed Luhn check, an expired card, and a caller who keyed nothing for the expiry.

@@ -20,9 +20,11 @@ pub(crate) const CVV: &str = "737";
 pub(crate) const CONTACT: &str = "c0ffee00-aaaa-4bbb-8ccc-dddddddddddd";
 
 /// The merchant: checks the contract's signature (401 if wrong) and answers by amount: 1250
-/// authorized, 4000 declined, 9999 hangs; a tokenization gets a token.
+/// authorized, 4000 declined, 9999 hangs, 5030 is a 503 the first time and authorized after; a
+/// tokenization gets a token.
 pub(crate) async fn merchant() -> Server {
-    Server::start(|r: &Received, i| {
+    let failed_once = std::sync::atomic::AtomicBool::new(false);
+    Server::start(move |r: &Received, i| {
         let (Some(ts), Some(sig)) = (r.header("x-secure-ivr-timestamp"), r.header("x-secure-ivr-signature")) else {
             return Reply::Json(401, "{}".into());
         };
@@ -39,6 +41,12 @@ pub(crate) async fn merchant() -> Server {
                 Reply::Json(200, r#"{"status":"declined","decline_code":"insufficient_funds"}"#.into())
             }
             (Some("authorize"), Some(9999)) => Reply::Hang,
+            (Some("authorize"), Some(5030)) if !failed_once.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+                Reply::Json(503, "{}".into())
+            }
+            (Some("authorize"), Some(5030)) => {
+                Reply::Json(200, format!(r#"{{"status":"authorized","payment_id":"pay_{i}"}}"#))
+            }
             _ => Reply::Json(400, "{}".into()),
         }
     })
