@@ -121,7 +121,7 @@ import json, sys
 r = json.loads(sys.stdin.read())
 print("  " + sys.argv[1] + ":")
 for k in sorted(k for k in r if "_" not in k):
-    print(f"    $.External.{k:<10} = {r[k]}")' "$1"
+    print(f"    $.External.{k:<13} = {r[k]}")' "$1"
 }
 if ! response="$(lambda_wait "$work/card.json")"; then
     echo "demo: the Lambda did not answer; its log follows" >&2

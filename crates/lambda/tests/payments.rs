@@ -76,6 +76,32 @@ async fn a_5xx_is_retried_with_the_same_idempotency_key() {
     assert_eq!(sent[0].body, sent[1].body, "the retry is the same request");
 }
 
+/// Nothing listening at the endpoint: nothing was sent, so the answer is not kept, and a retry of
+/// the same message may try again (with the same idempotency key).
+#[tokio::test]
+async fn an_unreachable_gateway_is_an_error_that_a_retry_may_repeat() {
+    let Some(s) = setup_at(
+        "an_unreachable_gateway_is_an_error_that_a_retry_may_repeat",
+        &[(vars::INVOCATION_BUDGET, "2000")],
+        Duration::from_secs(300),
+        Some("http://127.0.0.1:9/pay"),
+    )
+    .await
+    else {
+        return;
+    };
+    let (params, card_ct) = s.card_event(CARD, EXPIRY, &GBP_1250);
+    for _ in 0..2 {
+        let r = s.h.call(&ev(&params)).await;
+        assert_eq!(
+            (get(&r, "PaymentStatus"), get(&r, "ErrorCode"), get(&r, "PaymentErrorKind")),
+            ("Error", "PaymentGatewayError", "unreachable"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(s.replay.get(&message_id(&card_ct)), Some((CONTACT.to_owned(), None)), "claimed, no answer kept");
+}
+
 #[tokio::test]
 async fn only_valid_input_is_sent() {
     let Some(s) = setup("only_valid_input_is_sent", &[], Duration::from_secs(300)).await else { return };

@@ -317,7 +317,17 @@ impl PaymentService {
                 let deadline = tokio::time::Instant::from_std(send_by);
                 let outcome = armed.connector.execute(&request, &key, deadline).await;
                 let left = ends.saturating_duration_since(Instant::now());
-                let recorded = tokio::time::timeout(left, self.replay.record(&claim, &outcome)).await;
+                // An answer that says nothing reached the gateway (never connected, or 429 to the
+                // end) is not kept: a retry of this message may try again, with the same key.
+                let keep = !matches!(
+                    outcome,
+                    Outcome::Error { kind: payments::ErrorKind::Unreachable | payments::ErrorKind::RateLimited }
+                );
+                let recorded = if keep {
+                    tokio::time::timeout(left, self.replay.record(&claim, &outcome)).await
+                } else {
+                    Ok(Ok(()))
+                };
                 let mut a = PayAnswer::from_outcome(&outcome);
                 if !matches!(recorded, Ok(Ok(()))) {
                     let why = match recorded {

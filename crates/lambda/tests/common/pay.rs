@@ -73,6 +73,16 @@ pub(crate) fn settings(url: &str, secret_ttl: Duration) -> Connected {
 }
 
 pub(crate) async fn setup(test: &str, extra: &[(&str, &str)], secret_ttl: Duration) -> Option<Setup> {
+    setup_at(test, extra, secret_ttl, None).await
+}
+
+/// Like [`setup`], with the connector pointed at `url` instead of the merchant.
+pub(crate) async fn setup_at(
+    test: &str,
+    extra: &[(&str, &str)],
+    secret_ttl: Duration,
+    url: Option<&str>,
+) -> Option<Setup> {
     let ep = moto_endpoint(test)?;
     let prefix = unique_prefix("pay");
     let mut vars_: Vec<(&str, &str)> = vec![(vars::KEY_PREFIX, &prefix)];
@@ -80,7 +90,11 @@ pub(crate) async fn setup(test: &str, extra: &[(&str, &str)], secret_ttl: Durati
     let server = merchant().await;
     let secret = Arc::new(MemorySecret::new(ConnectorSecret::new(HMAC_KEY).unwrap()));
     let replay = Arc::new(MemoryReplay::new());
-    let service = PaymentService::new(settings(&server.url("/pay"), secret_ttl), secret.clone(), replay.clone());
+    let service = PaymentService::new(
+        settings(&url.map_or_else(|| server.url("/pay"), str::to_owned), secret_ttl),
+        secret.clone(),
+        replay.clone(),
+    );
     let h = Harness::new(&ep, &vars_).with_payments(service);
     let id = key_id();
     put(&h.client, &format!("{prefix}{id}"), KEY_A_PKCS8_2048).await;
