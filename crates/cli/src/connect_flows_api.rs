@@ -40,6 +40,17 @@ pub(crate) struct InstanceFlow {
     pub(crate) unreadable_because: Option<String>,
 }
 
+impl InstanceFlow {
+    /// How the flow rules name it.
+    pub(crate) fn flow_ref(&self) -> connect_flows::FlowRef {
+        let kind = match self.kind {
+            Kind::Flow => connect_flows::FlowKind::Flow,
+            Kind::Module => connect_flows::FlowKind::Module,
+        };
+        connect_flows::FlowRef { name: self.name.clone(), id: self.id.clone(), kind }
+    }
+}
+
 /// `MaxResults` of `ListContactFlows` and `ListContactFlowModules`: the API's maximum (1 to 1000),
 /// so an instance takes as few calls as Connect allows.
 const PAGE_SIZE: i32 = 1000;

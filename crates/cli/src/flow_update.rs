@@ -4,7 +4,8 @@
 //!
 //! Fail closed: every new content is built and checked before the first update is sent; if any
 //! is refused, nothing is updated. The check: the new certificate is valid now and holds the
-//! public key Connect has for the new key ID.
+//! public key Connect has for the new key ID, and the new content breaks none of the
+//! `connect-flows` rules (the ones `flow-audit` applies) that the old content kept.
 
 use std::fmt;
 
@@ -218,6 +219,32 @@ pub(crate) fn check_target(to: &Target<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Findings of the flow rules that `new` has and `old` had not (by rule and action): what the
+/// change itself would break. Certificates are judged as valid or not now (no warning window).
+pub(crate) fn introduced_findings(
+    flow: &InstanceFlow,
+    old: &str,
+    new: &str,
+    keys: &[connect_flows::ConnectKey],
+    now_unix: i64,
+) -> Vec<connect_flows::Finding> {
+    let options = connect_flows::Options {
+        keys: Some(keys.to_vec()),
+        lambda_arn: None,
+        now_unix,
+        warn_days: 0,
+        contract: false,
+        placeholders: connect_flows::Placeholders::Ignore,
+    };
+    let who = flow.flow_ref();
+    let findings = |content: &str| match connect_flows::Flow::parse(content) {
+        Ok(f) => connect_flows::check(&who, &f, &options).findings,
+        Err(e) => vec![connect_flows::unavailable(&who, &e.to_string())],
+    };
+    let before = findings(old);
+    findings(new).into_iter().filter(|n| !before.iter().any(|b| b.rule == n.rule && b.action == n.action)).collect()
+}
+
 /// Finds and (unless `dry_run`) updates every flow and module of the instance that encrypts
 /// with a key ID in `from`, so that it encrypts with `to`. Nothing is sent unless every new
 /// content was built and `to` passed [`check_target`].
@@ -251,6 +278,27 @@ pub(crate) async fn update_flows(
             Ok(Some(rekeyed)) => planned.push((flow, rekeyed)),
             Ok(None) => result.unchanged += 1,
             Err(actions) => result.dynamic_key_ids.push(format!("{label}: {}", actions.join(", "))),
+        }
+    }
+    if to.certificate_pem.is_some() && !planned.is_empty() {
+        let keys = connect_flows_api::security_keys(connect, instance_id).await?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let broken: Vec<String> = planned
+            .iter()
+            .flat_map(|(flow, rekeyed)| {
+                let old = flow.content.as_deref().unwrap_or_default();
+                introduced_findings(flow, old, &rekeyed.content, &keys, now).into_iter().map(|f| {
+                    let at = f.action.as_deref().map(|a| format!(" {a}")).unwrap_or_default();
+                    format!("{} {:?} ({}){at}: {}: {}", flow.kind.as_str(), flow.name, flow.id, f.rule, f.message)
+                })
+            })
+            .collect();
+        if !broken.is_empty() {
+            return Err(CliError::new(
+                Exit::Refused,
+                format!("the new content would break the flow rules; no flow was changed:\n  {}", broken.join("\n  ")),
+                "`secure-ivr flow-audit --instance-id ID` shows every flow's findings; fix the key or certificate and run again",
+            ));
         }
     }
     for (flow, rekeyed) in planned {
@@ -323,6 +371,49 @@ mod tests {
     fn reports_dynamic_key_ids_it_cannot_follow() {
         let content = flow(vec![capture("dyn", "$.Attributes.KeyId")]);
         assert_eq!(rekey(&content, &["old".into()], &TO), Err(vec!["dyn".to_owned()]));
+    }
+
+    fn instance_flow(content: &str) -> InstanceFlow {
+        InstanceFlow {
+            kind: Kind::Flow,
+            id: "f-1".into(),
+            name: "Pay".into(),
+            content: Some(content.to_owned()),
+            unreadable_because: None,
+        }
+    }
+
+    fn certificate(key: &rcgen::KeyPair) -> String {
+        let params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.self_signed(key).expect("certificate").pem()
+    }
+
+    #[test]
+    fn the_rules_refuse_only_what_the_change_breaks() {
+        let key = || rcgen::KeyPair::generate().expect("key pair");
+        let (old_key, new_key, other) = (key(), key(), key());
+        let keys = vec![
+            connect_flows::ConnectKey::from_pem("old", &old_key.public_key_pem()),
+            connect_flows::ConnectKey::from_pem("new", &new_key.public_key_pem()),
+        ];
+        let old_cert = certificate(&old_key);
+        let mut old =
+            serde_json::json!({"Version": "2019-10-30", "StartAction": "a", "Actions": [capture("a", "old")]});
+        old["Actions"][0]["Parameters"]["InputEncryption"]["Key"] = Value::String(old_cert);
+        let old = old.to_string();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // The right certificate for the new key: nothing new (the flow's own logging findings stay).
+        let good_cert = certificate(&new_key);
+        let to = Target { key_id: "new", certificate_pem: Some(&good_cert), connect_fingerprint: None };
+        let new = rekey(&old, &["old".into()], &to).expect("rekeys").expect("changes");
+        assert_eq!(introduced_findings(&instance_flow(&old), &old, &new.content, &keys, now), []);
+        // A certificate of another key under the new key ID: refused by rule and action.
+        let bad_cert = certificate(&other);
+        let to = Target { certificate_pem: Some(&bad_cert), ..to };
+        let new = rekey(&old, &["old".into()], &to).expect("rekeys").expect("changes");
+        let found = introduced_findings(&instance_flow(&old), &old, &new.content, &keys, now);
+        let rules: Vec<_> = found.iter().map(|f| (f.rule, f.action.as_deref())).collect();
+        assert_eq!(rules, [(connect_flows::Rule::CertificateKeyMismatch, Some("a"))]);
     }
 
     #[test]

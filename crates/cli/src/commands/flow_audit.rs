@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use connect_flows::{Finding, Flow, FlowKind, FlowRef, Options, Placeholders, Rule, Skipped};
+use connect_flows::{Finding, Flow, FlowKind, Options, Placeholders, Rule, Skipped};
 use serde::Serialize;
 
 use crate::commands::Outcome;
@@ -124,18 +124,10 @@ fn check_lambda_arn(arn: &str) -> Result<String> {
     }
 }
 
-fn flow_ref(f: &InstanceFlow) -> FlowRef {
-    let kind = match f.kind {
-        Kind::Flow => FlowKind::Flow,
-        Kind::Module => FlowKind::Module,
-    };
-    FlowRef { name: f.name.clone(), id: f.id.clone(), kind }
-}
-
 /// Checks one flow of the instance: a flow with no content, or content that does not parse, is a
 /// finding (`content-unavailable`).
 pub(crate) fn audit_one(f: &InstanceFlow, options: &Options) -> (Vec<String>, connect_flows::Report) {
-    let who = flow_ref(f);
+    let who = f.flow_ref();
     let unavailable = |why: String| connect_flows::Report {
         flow: who.clone(),
         findings: vec![connect_flows::unavailable(&who, &why)],
