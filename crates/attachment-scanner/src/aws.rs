@@ -189,3 +189,29 @@ impl Moderator for RekognitionModerator {
         Ok(Moderation { labels, model_version: out.moderation_model_version().map(str::to_owned) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_style_only_with_an_endpoint_override() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        assert!(s3_endpoint_overridden(&env(&[("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:5000")])));
+        assert!(s3_endpoint_overridden(&env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")])));
+        assert!(!s3_endpoint_overridden(&env(&[("AWS_ENDPOINT_URL_S3", " ")])));
+        assert!(!s3_endpoint_overridden(&env(&[("AWS_ENDPOINT_URL_REKOGNITION", "http://127.0.0.1:1")])));
+        assert!(!s3_endpoint_overridden(&env(&[])));
+    }
+
+    #[test]
+    fn retries_stay_inside_connects_budget() {
+        let l = ClientLimits::default();
+        // Three attempts, each bounded by connect + read timeouts, plus backoffs, fit the
+        // template's default 15 s with room for the rest of the scan.
+        assert!(l.max_attempts >= 2 && l.initial_backoff <= Duration::from_millis(500));
+        assert!(l.connect_timeout + l.read_timeout <= Duration::from_secs(7));
+    }
+}
