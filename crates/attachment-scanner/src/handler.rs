@@ -2,8 +2,27 @@
 //! run the core's checks, ask Rekognition about images, honour GuardDuty's tag, log and count,
 //! answer. Takes its dependencies as arguments (traits), so tests call it directly.
 //!
-//! Fail closed: every error (event, S3, Rekognition, GuardDuty, time) answers `REJECTED` with the
-//! reason logged.
+//! In order, stopping at the first rejection:
+//! 1. the event parses ([`ScanEvent::parse`]; its `Arn`, when present, names `Bucket`/`Key`);
+//! 2. the bucket is `SECURE_IVR_SCAN_BUCKET` and the key is under `SECURE_IVR_SCAN_KEY_PREFIX`
+//!    ([`Config::allows_location`]) — nothing is read otherwise;
+//! 3. `FileSizeInBytes` is at most `SECURE_IVR_SCAN_MAX_BYTES` — nothing is read otherwise;
+//! 4. `GetObject`, read by [`read_bounded`]: refused on `Content-Length` before the body, and
+//!    as soon as the body passes `FileSizeInBytes`;
+//! 5. the core's [`scan`] (type from the bytes, name against content, text, image decode);
+//! 6. for an image the policy moderates: `DetectModerationLabels` on the bytes (a GIF or WebP
+//!    converted to PNG first when `SECURE_IVR_SCAN_UNMODERATED_IMAGES=convert`), at most
+//!    Rekognition's 5 MB for image bytes, labels judged by the core against the categories;
+//! 7. with `SECURE_IVR_SCAN_GUARDDUTY=true`: the `GuardDutyMalwareScanStatus` tag, waited for
+//!    within `SECURE_IVR_SCAN_GUARDDUTY_WAIT_MS` and the invocation's time
+//!    ([`crate::guardduty::wait_for_scan`]); `THREATS_FOUND` rejects, no result follows
+//!    `SECURE_IVR_SCAN_GUARDDUTY_UNSCANNED` (default `reject`).
+//!
+//! Fail closed: every error (event, S3, Rekognition, GuardDuty, time) answers `REJECTED` with its
+//! reason (`invalid-event`, `read-failed`, `moderation-failed`, `timeout`, …) and a `detail` (an
+//! error code, never a message that could quote the request). Every file gets one log line
+//! ([`crate::log::file_scanned`]) and one EMF document ([`crate::metrics::emf_line`]). The
+//! settings, their defaults and ranges are in [`crate::config`].
 
 use std::future::Future;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
