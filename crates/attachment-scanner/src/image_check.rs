@@ -92,6 +92,36 @@ pub fn to_png(bytes: &[u8], kind: FileKind, limits: &ImageLimits) -> Result<Vec<
     Ok(out.into_inner())
 }
 
+/// The longest side of an image re-encoded for Rekognition because it is over the size limit.
+/// Rekognition's moderation works on far smaller images; this keeps detail and fits in 5 MB.
+pub const MODERATION_MAX_SIDE: u32 = 4096;
+
+/// Re-encodes `bytes` (decoded as `kind`) as a JPEG (quality 90) no larger than
+/// [`MODERATION_MAX_SIDE`] on either side, for an image too large to send to Rekognition as it
+/// is. Fails with [`ImageError::AllocationTooLarge`] if even that exceeds `max_bytes`.
+pub(crate) fn shrink_for_moderation(
+    bytes: &[u8],
+    kind: FileKind,
+    limits: &ImageLimits,
+    max_bytes: u64,
+) -> Result<Vec<u8>, ImageError> {
+    let (_, image) = decode(bytes, kind, limits)?;
+    let image = if image.width() > MODERATION_MAX_SIDE || image.height() > MODERATION_MAX_SIDE {
+        image.resize(MODERATION_MAX_SIDE, MODERATION_MAX_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        image
+    };
+    let mut out = Cursor::new(Vec::new());
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+    // JPEG has no alpha: moderate what is visible on a flat background.
+    image.to_rgb8().write_with_encoder(encoder).map_err(|e| map_error(&e))?;
+    let out = out.into_inner();
+    if u64::try_from(out.len()).unwrap_or(u64::MAX) > max_bytes {
+        return Err(ImageError::AllocationTooLarge);
+    }
+    Ok(out)
+}
+
 fn decode(bytes: &[u8], kind: FileKind, limits: &ImageLimits) -> Result<(ImageInfo, image::DynamicImage), ImageError> {
     let format = codec(kind)?;
     if kind == FileKind::Png {

@@ -4,7 +4,7 @@ use crate::detect::{FileKind, Polyglot, inspect, polyglot};
 use crate::image_check::{ImageError, check_image};
 use crate::policy::{Extension, Policy, UnmoderatedImages};
 use crate::text::check_text;
-use crate::verdict::{REKOGNITION_MAX_S3_IMAGE_BYTES, Reason, Verdict};
+use crate::verdict::{Reason, Verdict};
 
 /// What the caller says about the file, besides its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +24,10 @@ pub struct FileFacts<'a> {
 ///    with macros, a polyglot; and the name: an extension outside the allowed set, or content of
 ///    another type than the extension says (both groups are reported together);
 /// 3. the content in depth: text must pass [`check_text`], an image must decode within
-///    `policy.image_limits`; HEIC, GIF and WebP follow `policy.unmoderated_images`; with moderation
-///    on, a PNG or JPEG over Rekognition's 15 MB is refused.
+///    `policy.image_limits`; HEIC, GIF and WebP follow `policy.unmoderated_images`.
 ///
-/// An approved verdict may still need moderation: see [`Verdict::moderation_request`].
+/// An approved verdict may still need moderation: see [`Verdict::moderation_request`] and
+/// [`crate::ModerationRequest::image_bytes`].
 pub fn scan(bytes: &[u8], file: &FileFacts<'_>, policy: &Policy) -> Verdict {
     let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     let mut v = Verdict::new(file.name, size);
@@ -103,12 +103,9 @@ fn image(v: &mut Verdict, bytes: &[u8], kind: FileKind, policy: &Policy) {
             return v.reject_with(reason, e);
         }
     }
-    let moderated = policy.moderation.enabled;
     let convertible = matches!(kind, FileKind::Gif | FileKind::Webp);
-    if convertible && policy.unmoderated_images == UnmoderatedImages::Reject && moderated {
+    if convertible && policy.unmoderated_images == UnmoderatedImages::Reject && policy.moderation.enabled {
         v.reject_with(Reason::ImageUnsupported, format_args!("{kind} is not moderated unless converted"));
-    } else if moderated && !convertible && v.size > REKOGNITION_MAX_S3_IMAGE_BYTES {
-        v.reject_with(Reason::ImageTooLarge, "larger than Rekognition moderates (15 MB)");
     }
 }
 
@@ -117,6 +114,7 @@ mod tests {
     use image::ImageFormat as Codec;
 
     use super::*;
+    use crate::image_check::check_image;
     use crate::image_check::fixture::{bomb, encoded};
     use crate::zip::fixture::{docx, zip};
     use crate::{ImageFormat, ModerationPolicy, Status};
@@ -332,12 +330,11 @@ mod tests {
         assert_eq!(run(&gif, "a.gif").reasons, [Reason::TypeNotAllowed]);
     }
 
-    #[test]
-    fn a_png_too_large_for_rekognition_is_rejected_when_moderating() {
-        // A small valid image padded with an ancillary chunk past 15 MB.
-        let png = encoded(4, 4, Codec::Png);
+    /// A valid PNG padded past `size` with an ancillary chunk (decoders skip it).
+    fn padded_png(width: u32, height: u32, size: usize) -> Vec<u8> {
+        let png = encoded(width, height, Codec::Png);
         let (head, tail) = png.split_at(33); // signature + IHDR
-        let filler = vec![0u8; 15_000_001];
+        let filler = vec![0u8; size];
         let mut big = head.to_vec();
         big.extend_from_slice(&u32::try_from(filler.len()).expect("fits").to_be_bytes());
         let mut crc = flate2::Crc::new();
@@ -347,12 +344,46 @@ mod tests {
         big.extend_from_slice(&filler);
         big.extend_from_slice(&crc.sum().to_be_bytes());
         big.extend_from_slice(tail);
-        assert_eq!(run(&big, "big.png").reasons, [Reason::ImageTooLarge]);
-        let off = Policy {
-            moderation: ModerationPolicy { enabled: false, ..ModerationPolicy::default() },
-            ..Policy::default()
-        };
-        assert!(run_with(&big, "big.png", &off).is_approved());
+        big
+    }
+
+    fn rekognition_bytes(bytes: &[u8], name: &str, policy: &Policy) -> Result<Vec<u8>, Reason> {
+        let v = run_with(bytes, name, policy);
+        assert!(v.is_approved(), "{v}");
+        let req = v.moderation_request(policy).expect("an image to moderate");
+        req.image_bytes(bytes, &policy.image_limits).map(|b| b.into_owned())
+    }
+
+    #[test]
+    fn a_small_png_or_jpeg_goes_to_rekognition_as_it_is() {
+        for (bytes, name) in [(encoded(30, 20, Codec::Png), "a.png"), (encoded(30, 20, Codec::Jpeg), "a.jpg")] {
+            assert_eq!(rekognition_bytes(&bytes, name, &Policy::default()), Ok(bytes));
+        }
+    }
+
+    #[test]
+    fn a_gif_goes_to_rekognition_as_png_under_convert() {
+        let mut policy = Policy { unmoderated_images: UnmoderatedImages::Convert, ..Policy::default() };
+        policy.allowed.insert(Extension::Gif);
+        let sent = rekognition_bytes(&encoded(20, 10, Codec::Gif), "a.gif", &policy).expect("converted");
+        assert_eq!(crate::detect(&sent), FileKind::Png);
+        assert_eq!(check_image(&sent, FileKind::Png, &policy.image_limits).map(|i| (i.width, i.height)), Ok((20, 10)));
+    }
+
+    #[test]
+    fn an_image_over_rekognitions_5_mb_is_sent_as_a_smaller_jpeg() {
+        let policy = Policy::default();
+        let big = padded_png(4, 4, 15_000_001);
+        let sent = rekognition_bytes(&big, "big.png", &policy).expect("shrunk");
+        assert!(sent.len() < 5_000_000 && crate::detect(&sent) == FileKind::Jpeg);
+        assert_eq!(check_image(&sent, FileKind::Jpeg, &policy.image_limits).map(|i| (i.width, i.height)), Ok((4, 4)));
+        // Wider than MODERATION_MAX_SIDE: scaled to fit, proportions kept.
+        let wide = padded_png(5000, 10, 5_000_001);
+        let sent = rekognition_bytes(&wide, "wide.png", &policy).expect("shrunk");
+        assert_eq!(
+            check_image(&sent, FileKind::Jpeg, &policy.image_limits).map(|i| (i.width, i.height)),
+            Ok((4096, 8))
+        );
     }
 
     #[test]

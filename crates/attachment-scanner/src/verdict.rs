@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{FileKind, ImageFormat};
-use crate::image_check::ImageInfo;
+use crate::image_check::{ImageError, ImageInfo, shrink_for_moderation, to_png};
 use crate::moderation::{LabelMatch, ModerationLabel, ModerationPolicy, judge_labels};
 use crate::name_hash::name_sha256;
-use crate::policy::{Policy, UnmoderatedImages};
+use crate::policy::{ImageLimits, Policy, UnmoderatedImages};
 
 /// Connect's answer (`{"Status": "APPROVED" | "REJECTED"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -193,6 +193,8 @@ pub struct ModerationRequest {
     pub size: u64,
     /// The image is a GIF or WebP to re-encode as PNG first ([`crate::to_png`]).
     pub convert_to_png: bool,
+    /// The file's own format (PNG, JPEG, GIF, WebP).
+    pub kind: FileKind,
 }
 
 impl ModerationRequest {
@@ -200,6 +202,31 @@ impl ModerationRequest {
     /// read the S3 object (`Image.S3Object`), up to [`REKOGNITION_MAX_S3_IMAGE_BYTES`].
     pub fn fits_in_bytes(&self) -> bool {
         self.size <= REKOGNITION_MAX_IMAGE_BYTES
+    }
+
+    /// The bytes to send as `DetectModerationLabels`' `Image.Bytes`, the one rule the Lambda and
+    /// `secure-ivr scan --rekognition` share: the file itself when it is a PNG or JPEG of at most
+    /// [`REKOGNITION_MAX_IMAGE_BYTES`]; a GIF or WebP re-encoded as PNG ([`crate::to_png`]); and
+    /// anything still over the limit re-encoded as a JPEG of at most
+    /// [`crate::image_check::MODERATION_MAX_SIDE`] pixels a side. `bytes` are the file's, as
+    /// scanned. Errors are the rejection reason: `image-corrupt` when a re-encoding fails,
+    /// `image-too-large` when even the JPEG is over the limit.
+    pub fn image_bytes<'a>(&self, bytes: &'a [u8], limits: &ImageLimits) -> Result<std::borrow::Cow<'a, [u8]>, Reason> {
+        use std::borrow::Cow;
+        let fits = |b: &[u8]| u64::try_from(b.len()).is_ok_and(|n| n <= REKOGNITION_MAX_IMAGE_BYTES);
+        let image: Cow<'a, [u8]> = if self.convert_to_png {
+            Cow::Owned(to_png(bytes, self.kind, limits).map_err(|_| Reason::ImageCorrupt)?)
+        } else {
+            Cow::Borrowed(bytes)
+        };
+        if fits(&image) {
+            return Ok(image);
+        }
+        match shrink_for_moderation(bytes, self.kind, limits, REKOGNITION_MAX_IMAGE_BYTES) {
+            Ok(jpeg) => Ok(Cow::Owned(jpeg)),
+            Err(ImageError::AllocationTooLarge | ImageError::DimensionsTooLarge { .. }) => Err(Reason::ImageTooLarge),
+            Err(_) => Err(Reason::ImageCorrupt),
+        }
     }
 }
 
@@ -282,7 +309,8 @@ impl Verdict {
         if !self.is_approved() || !policy.moderation.enabled {
             return None;
         }
-        let (format, convert_to_png) = match self.image?.format {
+        let kind = self.image?.format;
+        let (format, convert_to_png) = match kind {
             FileKind::Png => (ImageFormat::Png, false),
             FileKind::Jpeg => (ImageFormat::Jpeg, false),
             FileKind::Gif | FileKind::Webp if policy.unmoderated_images == UnmoderatedImages::Convert => {
@@ -290,7 +318,7 @@ impl Verdict {
             }
             _ => return None,
         };
-        Some(ModerationRequest { format, size: self.size, convert_to_png })
+        Some(ModerationRequest { format, size: self.size, convert_to_png, kind })
     }
 
     /// Applies Rekognition's answer: rejects with [`Reason::Moderation`] when [`judge_labels`]
@@ -404,7 +432,7 @@ mod tests {
         v.image = Some(ImageInfo { format: FileKind::Png, width: 1, height: 1 });
         assert_eq!(
             v.moderation_request(&policy),
-            Some(ModerationRequest { format: ImageFormat::Png, size: 10, convert_to_png: false })
+            Some(ModerationRequest { format: ImageFormat::Png, size: 10, convert_to_png: false, kind: FileKind::Png })
         );
         let off = Policy { moderation: ModerationPolicy { enabled: false, ..Default::default() }, ..Policy::default() };
         assert_eq!(v.moderation_request(&off), None);
@@ -437,7 +465,8 @@ mod tests {
 
     #[test]
     fn bytes_or_s3_object() {
-        let r = |size| ModerationRequest { format: ImageFormat::Jpeg, size, convert_to_png: false };
+        let r =
+            |size| ModerationRequest { format: ImageFormat::Jpeg, size, convert_to_png: false, kind: FileKind::Jpeg };
         assert!(r(REKOGNITION_MAX_IMAGE_BYTES).fits_in_bytes());
         assert!(!r(REKOGNITION_MAX_IMAGE_BYTES + 1).fits_in_bytes());
     }

@@ -44,9 +44,10 @@ fn help_lists_every_command_and_the_exit_codes() {
     );
     assert_code(&o, 0);
     let text = out(&o);
-    for cmd in
-        ["keygen", "activate", "list", "rotate", "retire", "inspect", "encrypt", "decrypt", "audit", "flow", "check"]
-    {
+    for cmd in [
+        "keygen", "activate", "list", "rotate", "retire", "inspect", "encrypt", "decrypt", "audit", "flow", "check",
+        "scan",
+    ] {
         assert!(text.contains(cmd), "help lacks {cmd}");
     }
     assert!(text.contains("Exit codes:") && text.contains("decryption failed"));
