@@ -324,3 +324,49 @@ fn an_unknown_instance_is_not_found_and_a_bad_function_arn_is_bad_input() {
     let o = run(flow_audit(&fake, &["--instance-id", INSTANCE, "--lambda-arn", OURS, "--stack", "s"]), None);
     assert_code(&o, 2);
 }
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn checks_flow_files_with_the_contract_rules_and_no_aws() {
+    let card = repo().join("flows/secure-ivr-card-capture.json");
+    let module = repo().join("flows/secure-ivr-capture-module.json");
+    // No credentials, no endpoint: --file makes no AWS call.
+    let mut c = common::bin();
+    c.args(["--output", "json", "flow-audit", "--file"]).arg(&card).arg("--file").arg(&module);
+    let o = run(c, None);
+    assert_code(&o, 0);
+    let v = json(&o);
+    assert_eq!(v["instance_id"], Value::Null);
+    assert_eq!(v["flows"].as_array().expect("flows").len(), 2);
+    assert_eq!(v["flows"][1]["kind"], "module");
+    assert_eq!(findings(&v), []);
+
+    // The same template read as a rendered flow: its placeholders are findings.
+    let mut c = common::bin();
+    c.args(["--output", "json", "flow-audit", "--rendered", "--file"]).arg(&card);
+    let o = run(c, None);
+    assert_code(&o, 9);
+    assert!(findings(&json(&o)).iter().all(|f| f.0 == "no-placeholders-left"), "{}", out(&o));
+
+    // A broken transition in a copy: the contract rule names it.
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&card).expect("flow")).expect("json");
+    doc["Actions"][0]["Transitions"]["NextAction"] = json!("no-such-action");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = dir.path().join("broken.json");
+    common::write(&broken, doc.to_string().as_bytes());
+    let mut c = common::bin();
+    c.args(["flow-audit", "--file"]).arg(&broken);
+    let o = run(c, None);
+    assert_code(&o, 9);
+    assert!(out(&o).contains("FINDING  transition-targets  flow"), "{}", out(&o));
+
+    let mut c = common::bin();
+    c.args(["flow-audit", "--file", "/nonexistent/flow.json"]);
+    assert_code(&run(c, None), 6);
+    let mut c = common::bin();
+    c.args(["flow-audit", "--rendered"]);
+    assert_code(&run(c, None), 2);
+}

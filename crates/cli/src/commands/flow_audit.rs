@@ -21,11 +21,22 @@ use crate::{Ctx, connect};
 /// (--lambda-arn, or the FunctionArn output of --stack; without either that rule is skipped and
 /// the report says so) or copied into a contact attribute. A flow Connect will not describe is a
 /// finding, not a pass. Exit 9 on any finding; each names the flow (Name and Id) and the action.
+/// With --file, flow files (flows/*.json) are checked instead, with this project's contract rules
+/// as well, and no AWS call is made.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Connect instance: its ID (a UUID) or its instance ARN.
-    #[arg(long, value_name = "ID")]
-    pub(crate) instance_id: String,
+    #[arg(long, value_name = "ID", required_unless_present = "files", conflicts_with = "files")]
+    pub(crate) instance_id: Option<String>,
+    /// Check this flow file instead of an instance (repeatable): the security rules and the
+    /// contract rules of the flows this project ships (shape, graph, retries, recording blocks,
+    /// the Lambda's parameters and answers, placeholders).
+    #[arg(long = "file", value_name = "PATH")]
+    pub(crate) files: Vec<std::path::PathBuf>,
+    /// With --file: the files are rendered flows, so no {{...}} placeholder may be left (default:
+    /// templates, whose placeholders must be where `secure-ivr flow` fills them).
+    #[arg(long, requires = "files")]
+    pub(crate) rendered: bool,
     /// Our decrypting function: stored input sent to any other function is a finding. A version
     /// or alias of it (`...:function:NAME:live`) counts as ours.
     #[arg(long, value_name = "ARN", conflicts_with = "stack")]
@@ -56,8 +67,8 @@ pub(crate) struct Checked {
 /// The whole audit.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
-    /// The instance ID audited.
-    pub(crate) instance_id: String,
+    /// The instance ID audited (`None` for --file).
+    pub(crate) instance_id: Option<String>,
     /// Our function, when known.
     pub(crate) lambda_arn: Option<String>,
     /// Where it came from: `--lambda-arn`, `stack NAME`, or none.
@@ -78,13 +89,15 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let modules = self.flows.iter().filter(|c| c.kind == Kind::Module).count();
         let capturing = self.flows.iter().filter(|c| !c.captures.is_empty()).count();
-        writeln!(
-            f,
-            "instance {}: {} flows and {modules} modules, {capturing} of them capture input; {} security keys",
-            self.instance_id,
-            self.flows.len() - modules,
-            self.key_ids.len()
-        )?;
+        let flows = self.flows.len() - modules;
+        match &self.instance_id {
+            Some(id) => writeln!(
+                f,
+                "instance {id}: {flows} flows and {modules} modules, {capturing} of them capture input; {} security keys",
+                self.key_ids.len()
+            )?,
+            None => writeln!(f, "files: {flows} flows and {modules} modules, {capturing} of them capture input")?,
+        }
         match &self.lambda_arn {
             Some(arn) => writeln!(f, "our function: {arn} (from {})", self.lambda_arn_source)?,
             None => writeln!(f, "our function: not given")?,
@@ -150,10 +163,56 @@ pub(crate) fn audit_one(f: &InstanceFlow, options: &Options) -> (Vec<String>, co
     }
 }
 
+/// Adds one flow's result to the report.
+fn add(report: &mut Report, kind: Kind, id: &str, name: &str, captures: Vec<String>, r: connect_flows::Report) {
+    for s in r.skipped {
+        if !report.skipped.iter().any(|k| k.rule == s.rule) {
+            report.skipped.push(s);
+        }
+    }
+    report.flows.push(Checked { kind, id: id.to_owned(), name: name.to_owned(), captures, findings: r.findings.len() });
+    report.findings.extend(r.findings);
+}
+
+/// `--file`: the files with the contract rules, no AWS.
+fn run_files(ctx: &Ctx, args: &Args) -> Result<Outcome> {
+    let lambda_arn = args.lambda_arn.as_deref().map(check_lambda_arn).transpose()?;
+    let options = Options {
+        keys: None,
+        lambda_arn: lambda_arn.clone(),
+        now_unix: time::OffsetDateTime::now_utc().unix_timestamp(),
+        warn_days: args.warn_days,
+        contract: true,
+        placeholders: if args.rendered { Placeholders::Forbidden } else { Placeholders::Required },
+    };
+    let mut report = Report {
+        instance_id: None,
+        lambda_arn_source: if lambda_arn.is_some() { "--lambda-arn".into() } else { "none".into() },
+        lambda_arn,
+        key_ids: Vec::new(),
+        warn_days: args.warn_days,
+        flows: Vec::new(),
+        findings: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for path in &args.files {
+        let content = std::fs::read_to_string(path).map_err(|e| crate::error::io("reading flow file", path, e))?;
+        let module = content.contains("\"EndFlowModuleExecution\"");
+        let kind = if module { Kind::Module } else { Kind::Flow };
+        let shown = path.display().to_string();
+        let f = InstanceFlow { kind, id: shown.clone(), name: shown, content: Some(content), unreadable_because: None };
+        let (captures, r) = audit_one(&f, &options);
+        add(&mut report, kind, &f.id, &f.name, captures, r);
+    }
+    emit(ctx.output, &report)?;
+    Ok(if report.findings.is_empty() { Outcome::Done } else { Outcome::Findings })
+}
+
 /// Runs the command.
 pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+    let Some(instance_arg) = args.instance_id.as_deref() else { return run_files(ctx, &args) };
     let aws = ctx.aws.load().await?;
-    let instance = connect::instance_id(&args.instance_id, &aws.region())?;
+    let instance = connect::instance_id(instance_arg, &aws.region())?;
     let (lambda_arn, source) = match (&args.lambda_arn, &args.stack) {
         (Some(arn), _) => (Some(check_lambda_arn(arn)?), "--lambda-arn".to_owned()),
         (None, Some(stack)) => {
@@ -176,7 +235,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         placeholders: Placeholders::Ignore,
     };
     let mut report = Report {
-        instance_id: instance,
+        instance_id: Some(instance),
         lambda_arn,
         lambda_arn_source: source,
         key_ids: keys.iter().map(|k| k.key_id.clone()).collect(),
@@ -187,19 +246,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     };
     for f in &flows {
         let (captures, r) = audit_one(f, &options);
-        for s in r.skipped {
-            if !report.skipped.iter().any(|k| k.rule == s.rule) {
-                report.skipped.push(s);
-            }
-        }
-        report.flows.push(Checked {
-            kind: f.kind,
-            id: f.id.clone(),
-            name: f.name.clone(),
-            captures,
-            findings: r.findings.len(),
-        });
-        report.findings.extend(r.findings);
+        add(&mut report, f.kind, &f.id, &f.name, captures, r);
     }
     // Without our ARN the rule is skipped even when no flow reached it: say so once.
     if report.lambda_arn.is_none() && !report.skipped.iter().any(|s| s.rule == Rule::StoredInputToOtherFunction) {
