@@ -216,6 +216,20 @@ async fn an_s3_error_rejects_with_its_code() {
 }
 
 #[tokio::test]
+async fn a_slow_s3_rejects_by_timeout_within_the_budget() {
+    let h = Harness::new(&[]);
+    *h.store.get_delay.lock().unwrap() = Some(Duration::from_secs(30));
+    let (id, ev) = h.file("notes.txt", text());
+    let started = std::time::Instant::now();
+    assert_eq!(h.call_within(&ev, Duration::from_millis(300)).await, "REJECTED");
+    assert!(started.elapsed() < Duration::from_secs(5), "answered at the deadline, not after S3");
+    let line = file_line(&id);
+    assert_eq!(reasons(&line), "timeout");
+    assert_eq!(line["detail"], "S3 read");
+    assert_eq!(h.metrics.docs()[0]["Reason"], "timeout");
+}
+
+#[tokio::test]
 async fn a_rekognition_error_rejects_with_its_code() {
     let h = Harness::new(&[]);
     h.moderator.answer(Err(ModerationError("DetectModerationLabels InvalidImageFormatException".into())));

@@ -137,6 +137,7 @@ async fn approves_a_text_file_and_a_streamed_large_one() {
     assert_eq!(m.call(&ev).await, "APPROVED");
     assert_eq!(file_line(&id)["size"], big.len());
     assert_eq!(m.fake.count(), 0, "text is not sent to Rekognition");
+    assert_no_leak(&[]);
 }
 
 #[tokio::test]

@@ -122,6 +122,8 @@ pub(crate) struct MemStore {
     pub(crate) fail_get: Mutex<Option<String>>,
     /// `GetObjectTagging` fails with this code.
     pub(crate) fail_tags: Mutex<Option<String>>,
+    /// `GetObject` waits this long before answering.
+    pub(crate) get_delay: Mutex<Option<Duration>>,
 }
 
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -161,6 +163,10 @@ impl ObjectStore for MemStore {
 
     async fn get_object(&self, bucket: &str, key: &str) -> Result<MemBody, StoreError> {
         self.gets.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.get_delay.lock().unwrap();
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
         if let Some(code) = self.fail_get.lock().unwrap().clone() {
             return Err(StoreError(format!("GetObject {code}")));
         }
