@@ -258,7 +258,8 @@ async fn scan_file<S: ObjectStore, M: Moderator>(
     }
     // Nothing is read that could not be accepted.
     if declared > policy.max_size {
-        return Scanned::new(Verdict::rejected(Reason::TooLarge, name, 0));
+        let detail = format!("FileSizeInBytes {declared}, the maximum is {}", policy.max_size);
+        return Scanned::new(Verdict::rejected(Reason::TooLarge, name, 0)).failed(Reason::TooLarge, detail);
     }
 
     let read_started = Instant::now();
@@ -276,7 +277,9 @@ async fn scan_file<S: ObjectStore, M: Moderator>(
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {
             let (reason, detail) = match e {
-                ReadError::TooLarge => (Reason::TooLarge, String::new()),
+                ReadError::TooLarge => {
+                    (Reason::TooLarge, format!("object larger than the maximum {}", policy.max_size))
+                }
                 ReadError::SizeMismatch => (Reason::SizeMismatch, "object size differs from FileSizeInBytes".into()),
                 ReadError::Store(e) => (Reason::ReadFailed, e.to_string()),
             };

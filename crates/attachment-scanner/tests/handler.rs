@@ -181,7 +181,9 @@ async fn rejects_a_file_declared_larger_than_the_limit_without_reading() {
     let (id, ev) = h.file("notes.txt", vec![b'a'; 1001]);
     assert_eq!(h.call(&ev).await, "REJECTED");
     assert_eq!(h.store.gets.load(Ordering::SeqCst), 0);
-    assert_eq!(reasons(&file_line(&id)), "too-large");
+    let line = file_line(&id);
+    assert_eq!(reasons(&line), "too-large");
+    assert_eq!(line["detail"], "FileSizeInBytes 1001, the maximum is 1000");
 }
 
 #[tokio::test]
