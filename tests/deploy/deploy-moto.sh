@@ -217,8 +217,9 @@ else
 fi
 
 # ---------------------------------------------------------------- updates
-# The updates run with the template minus the attachment scanner's resources and outputs (what a
-# stack with AttachmentScanning=false runs in CloudFormation): moto 5.2.5 cannot update a stack
+# The updates run with the template minus the attachment scanner's and the payments' resources and
+# outputs (what a stack with AttachmentScanning=false and PaymentConnector=none runs in
+# CloudFormation), the payments' Fn::If taking their else branch: moto 5.2.5 cannot update a stack
 # whose template has conditional resources that Fn::GetAtt names. On update it re-parses every
 # resource naming a parameter it thinks changed (every parameter not given at creation: deploy.sh
 # sends UsePreviousValue for all) without evaluating its Condition, and its GetAtt then finds no
@@ -234,11 +235,24 @@ template, errors = decode(sys.argv[1])
 assert template is not None and not errors, errors
 template = json.loads(json.dumps(template))
 conditions = template["Conditions"]
-def scanner(condition):  # AttachmentScanning, or a condition built on it
-    return condition == "AttachmentScanning" or "AttachmentScanning" in json.dumps(conditions.get(condition))
+OFF = ("AttachmentScanning", "Payments")  # the parts off by default, and their conditions
+def scanner(condition):  # AttachmentScanning or Payments, or a condition built on one
+    return condition in OFF or any(f'"{c}"' in json.dumps(conditions.get(condition)) for c in OFF)
 for section in ("Resources", "Outputs"):
     template[section] = {k: v for k, v in template[section].items() if not scanner(v.get("Condition"))}
 assert not any(k.startswith("Scanner") for k in template["Resources"]), "a scanner resource without the condition"
+NOVALUE = {"Ref": "AWS::NoValue"}
+def off(node):  # an Fn::If on a part that is off takes its else branch, as CloudFormation does
+    if isinstance(node, dict):
+        if "Fn::If" in node and scanner(node["Fn::If"][0]):
+            return off(node["Fn::If"][2])
+        kept = {k: off(v) for k, v in node.items()}
+        return {k: v for k, v in kept.items() if v != NOVALUE or k == "Fn::If"}
+    if isinstance(node, list):
+        return [off(v) for v in node]
+    return node
+template["Resources"] = off(template["Resources"])
+assert "ReplayTable" not in json.dumps(template["Resources"]), "the decrypting function still names the replay table"
 json.dump(template, open(sys.argv[2], "w"), indent=1)
 PY
 if [ "$main_rc" = 0 ]; then
@@ -396,6 +410,88 @@ deploy scanmissing --bucket "$bucket" --instance-arn "$instance" --zip "$zip" --
     --stack-name secure-ivr-scanmissing
 check "--scanner-zip naming no file -> exit 1, 'no attachment scanner zip at PATH'" \
     failed_with scanmissing 1 "no attachment scanner zip at $work/no-scanner.zip"
+
+# ---------------------------------------------------------------- payments (issue 13)
+# PaymentConnector=http: the replay table, the function's payment variables and the role's payments
+# policy, read back from what moto created. moto skips the alarms (see the top) and enforces no
+# IAM, so the policy is checked as stored, not as IAM would apply it.
+payment_secret="arn:aws:secretsmanager:$region:$account:secret:secure-ivr-payments-AbCdEf"
+deploy pay --bucket "$bucket" --instance-arn "$instance" --zip "$zip" --stack-name secure-ivr-pay --s3-prefix pay \
+    --param FunctionName=secure-ivr-decrypt-pay --key-path /connect/secure-ivr-pay/keys \
+    --param PaymentConnector=http --param PaymentUrl=https://pay.example.com/ivr --param PaymentSecretArn="$payment_secret"
+pay_status="$(aws cloudformation describe-stacks --stack-name secure-ivr-pay --query 'Stacks[0].StackStatus' --output text 2>/dev/null)"
+check "PaymentConnector=http: the stack completes in moto (CREATE_COMPLETE)" test "$(rc_of pay)/$pay_status" = "0/CREATE_COMPLETE"
+# shellcheck disable=SC2016 # backquotes are JMESPath literals
+pay_table="$(aws cloudformation list-stack-resources --stack-name secure-ivr-pay \
+    --query 'StackResourceSummaries[?LogicalResourceId==`ReplayTable`].PhysicalResourceId | [0]' --output text 2>/dev/null)"
+# shellcheck disable=SC2016 # backquotes are JMESPath literals
+pay_role="$(aws cloudformation list-stack-resources --stack-name secure-ivr-pay \
+    --query 'StackResourceSummaries[?LogicalResourceId==`FunctionRole`].PhysicalResourceId | [0]' --output text 2>/dev/null)"
+aws dynamodb describe-table --table-name "$pay_table" --output json >"$work/pay-table.json" 2>"$work/pay.err"
+aws dynamodb describe-time-to-live --table-name "$pay_table" --output json >"$work/pay-ttl.json" 2>>"$work/pay.err"
+aws lambda get-function-configuration --function-name secure-ivr-decrypt-pay --output json >"$work/pay-function.json" 2>>"$work/pay.err"
+aws iam get-role-policy --role-name "$pay_role" --policy-name payments --output json >"$work/pay-policy.json" 2>>"$work/pay.err"
+aws lambda get-function-configuration --function-name secure-ivr-decrypt --output json >"$work/default-function.json" 2>>"$work/pay.err"
+pay_checks="$("$root/.venv/bin/python" - "$work" "$pay_table" "$payment_secret" <<'PY'
+import json, sys, urllib.parse
+from pathlib import Path
+work, table_name, secret = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+def load(name):
+    try:
+        return json.loads((work / name).read_text())
+    except (OSError, ValueError):
+        return {}
+table = load("pay-table.json").get("Table", {})
+ttl = load("pay-ttl.json").get("TimeToLiveDescription", {})
+# moto keeps a Number parameter's value as a number in the environment; Lambda has strings only.
+env = load("pay-function.json").get("Environment", {}).get("Variables", {})
+default_env = load("default-function.json").get("Environment", {}).get("Variables")
+doc = load("pay-policy.json").get("PolicyDocument", {})
+if isinstance(doc, str):
+    doc = json.loads(urllib.parse.unquote(doc))
+arn = table.get("TableArn")
+def actions(s):
+    return sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+# moto leaves an Fn::If's AWS::NoValue in a list as null, where CloudFormation drops it.
+statements = sorted((s.get("Effect"), actions(s), s.get("Resource")) for s in doc.get("Statement", []) if s is not None)
+checks = {
+    "table: partition key MessageId (S), nothing else in the key": table.get("KeySchema") == [{"AttributeName": "MessageId", "KeyType": "HASH"}]
+        and table.get("AttributeDefinitions") == [{"AttributeName": "MessageId", "AttributeType": "S"}],
+    "table: on demand (PAY_PER_REQUEST), deletion protection on": table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+        and table.get("DeletionProtectionEnabled") is True,
+    # moto 5.2.5 applies neither SSESpecification nor TimeToLiveSpecification of a CloudFormation
+    # table: with nothing reported they are skipped (crates/lambda/tests/template.rs reads them in
+    # the template); anything moto does report must be right.
+    "table: encrypted with KMS": None if not table.get("SSEDescription") else table["SSEDescription"].get("SSEType") == "KMS",
+    "table: TTL on ExpiresAt": None if ttl.get("TimeToLiveStatus") in (None, "DISABLED") and "AttributeName" not in ttl
+        else ttl.get("AttributeName") == "ExpiresAt" and ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"),
+    "function: the payment variables (connector, URL, secret, replay table, secret TTL)": {k: str(v) for k, v in env.items() if "PAYMENT" in k or "REPLAY" in k} == {
+        "SECURE_IVR_PAYMENT_CONNECTOR": "http", "SECURE_IVR_PAYMENT_URL": "https://pay.example.com/ivr",
+        "SECURE_IVR_PAYMENT_SECRET_ARN": secret, "SECURE_IVR_REPLAY_TABLE": table_name,
+        "SECURE_IVR_PAYMENT_SECRET_TTL_SECONDS": "300"},
+    "role: GetSecretValue on exactly the secret, Put/Get/UpdateItem on exactly the table, nothing else": bool(arn) and statements == sorted([
+        ("Allow", ["secretsmanager:GetSecretValue"], secret),
+        ("Allow", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arn)]),
+    "the default stack (PaymentConnector=none): no payment variable on its function": default_env is not None
+        and not any("PAYMENT" in k or "REPLAY" in k for k in default_env),
+}
+for name, ok in checks.items():
+    print(("skip " if ok is None else "ok " if ok else "bad ") + name)
+if not all(v is not False for v in checks.values()):
+    print("got:", json.dumps({"table": table, "ttl": ttl, "env": env, "policy": doc}), file=sys.stderr)
+PY
+)"
+while IFS= read -r line; do
+    case "$line" in
+        "ok "*) pass "PaymentConnector=http: ${line#ok }" ;;
+        "skip "*) skip "PaymentConnector=http: ${line#skip } (moto 5.2.5 does not apply it from a template; read in the template by crates/lambda/tests/template.rs)" ;;
+        "bad "*) fail "PaymentConnector=http: ${line#bad }" "$(tail -c 600 "$work/pay.err")" ;;
+    esac
+done <<<"$pay_checks"
+[ -n "$pay_checks" ] || fail "PaymentConnector=http: read the created table, function and policy back" "$(tail -n 3 "$work/pay.err")"
+# shellcheck disable=SC2016 # backquotes are JMESPath literals
+main_payment="$(aws cloudformation list-stack-resources --stack-name secure-ivr --query 'length(StackResourceSummaries[?LogicalResourceId==`ReplayTable` || starts_with(LogicalResourceId, `Payment`)])' --output text 2>/dev/null)"
+check "the default stack (PaymentConnector=none): no replay table, no payment alarm" test "$main_payment" = 0
 
 # ---------------------------------------------------------------- what a user gets wrong
 deploy nobucket --bucket no-such-bucket-here --instance-arn "$instance" --zip "$zip"

@@ -77,9 +77,35 @@ fn environment(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The only condition an environment value may name (`!If [Payments, X, !Ref AWS::NoValue]`):
+/// true when `PaymentConnector` is not `none`.
+fn payments_on(value: &dyn Fn(&str) -> String) -> bool {
+    value("PaymentConnector") != "none"
+}
+
+/// The value of `raw` when the parameters take the values `value(name)`; None for a variable an
+/// `!If` leaves out. A logical resource's `!Ref` (the replay table) stands for a made-up name.
+fn resolve_opt(raw: &str, value: &dyn Fn(&str) -> String) -> Option<String> {
+    if let Some(args) = raw.strip_prefix("!If [").and_then(|r| r.strip_suffix(']')) {
+        let parts: Vec<&str> = args.splitn(3, ", ").collect();
+        let [condition, yes, no] = parts.as_slice() else { panic!("an !If the test cannot read: {raw}") };
+        assert_eq!(*condition, "Payments", "an environment condition the test does not know: {raw}");
+        assert_eq!(*no, "!Ref AWS::NoValue", "{raw}");
+        return payments_on(value).then(|| resolve(yes, value));
+    }
+    Some(resolve(raw, value))
+}
+
+fn resolve_env(env: &[(String, String)], value: &dyn Fn(&str) -> String) -> Vec<(String, String)> {
+    env.iter().filter_map(|(k, v)| resolve_opt(v, value).map(|v| (k.clone(), v))).collect()
+}
+
 /// The value of `raw` when the parameters take the values `value(name)`.
 fn resolve(raw: &str, value: &dyn Fn(&str) -> String) -> String {
     if let Some(name) = raw.strip_prefix("!Ref ") {
+        if name.trim() == "ReplayTable" {
+            return "secure-ivr-ReplayTable-1ABC".to_owned();
+        }
         return value(name.trim());
     }
     let Some(sub) = raw.strip_prefix("!Sub ") else { panic!("an environment value the test cannot read: {raw}") };
@@ -109,7 +135,7 @@ fn the_template_defaults_configure_the_function_as_the_code_defaults_do() {
     let default = |name: &str| {
         params.get(name).and_then(|p| p.default.clone()).unwrap_or_else(|| panic!("parameter {name} has no Default"))
     };
-    let resolved: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), resolve(v, &default))).collect();
+    let resolved = resolve_env(&env, &default);
     assert_eq!(config_from(&resolved).unwrap(), Config::from_lookup(&|_| None).unwrap(), "{resolved:?}");
 
     // The same, by name, for the defaults the template states as numbers.
@@ -142,7 +168,7 @@ fn every_bound_the_template_allows_starts_the_function() {
                     params.get(n).and_then(|q| q.default.clone()).unwrap_or_default()
                 }
             };
-            let resolved: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), resolve(v, &value))).collect();
+            let resolved = resolve_env(&env, &value);
             if let Err(e) = config_from(&resolved) {
                 panic!("{name} at its {bound_name} {limit}: the function would fail its cold start: {e}");
             }
@@ -151,4 +177,146 @@ fn every_bound_the_template_allows_starts_the_function() {
     }
     // KeyCacheTtlSeconds, SsmOperationTimeoutMs and Timeout, each at both ends.
     assert!(checked >= 6, "{checked} bounds checked");
+}
+
+/// Parameters of a stack with the generic connector on (the deploy test's values).
+fn payments_value(params: &HashMap<String, Parameter>, set: &[(&str, &str)]) -> impl Fn(&str) -> String + use<> {
+    let defaults: HashMap<String, String> =
+        params.iter().map(|(k, p)| (k.clone(), p.default.clone().unwrap_or_default())).collect();
+    let set: HashMap<String, String> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    move |n: &str| set.get(n).or_else(|| defaults.get(n)).cloned().unwrap_or_default()
+}
+
+const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secure-ivr-payments-AbCdEf";
+
+#[test]
+fn payment_connector_none_sets_no_payment_variable_and_http_configures_the_connector() {
+    use secure_ivr_lambda::payment::{self, ConnectorKind, PaymentSettings};
+    let text = template();
+    let params = parameters(&text);
+    let env = environment(&text);
+    let payment_vars = [
+        payment::vars::CONNECTOR,
+        payment::vars::URL,
+        payment::vars::SECRET_ARN,
+        payment::vars::SECRET_TTL,
+        payment::vars::REPLAY_TABLE,
+    ];
+    for var in payment_vars {
+        assert!(env.iter().any(|(k, _)| k == var), "the template does not set {var}");
+    }
+    assert_eq!(params["PaymentConnector"].default.as_deref(), Some("none"));
+    assert_eq!(
+        params["PaymentSecretTtlSeconds"].default.as_deref(),
+        Some(payment::DEFAULT_SECRET_TTL_SECONDS.to_string().as_str())
+    );
+
+    let none = resolve_env(&env, &payments_value(&params, &[]));
+    for var in payment_vars {
+        assert!(!none.iter().any(|(k, _)| k == var), "{var} is set with PaymentConnector=none: {none:?}");
+    }
+
+    let on = payments_value(
+        &params,
+        &[("PaymentConnector", "http"), ("PaymentUrl", "https://pay.example.com/ivr"), ("PaymentSecretArn", SECRET)],
+    );
+    let resolved = resolve_env(&env, &on);
+    let config = config_from(&resolved).unwrap_or_else(|e| panic!("{e}: {resolved:?}"));
+    let PaymentSettings::On(connected) = config.payment else { panic!("no connector: {resolved:?}") };
+    assert_eq!(connected.kind, ConnectorKind::Http);
+    assert_eq!(connected.secret_arn, SECRET);
+    assert_eq!(connected.replay_table, "secure-ivr-ReplayTable-1ABC");
+    assert_eq!(connected.secret_ttl.as_secs(), payment::DEFAULT_SECRET_TTL_SECONDS);
+    assert_eq!(connected.replay_ttl.as_secs(), 86_400 * payment::DEFAULT_REPLAY_TTL_DAYS);
+
+    // The secret TTL at both of its template bounds starts the function.
+    let ttl = &params["PaymentSecretTtlSeconds"];
+    for limit in [ttl.min.clone(), ttl.max.clone()].into_iter().map(|l| l.expect("MinValue and MaxValue")) {
+        let at = payments_value(
+            &params,
+            &[
+                ("PaymentConnector", "stripe"),
+                ("PaymentSecretArn", SECRET),
+                ("PaymentSecretTtlSeconds", limit.as_str()),
+            ],
+        );
+        let resolved = resolve_env(&env, &at);
+        let config = config_from(&resolved).unwrap_or_else(|e| panic!("PaymentSecretTtlSeconds={limit}: {e}"));
+        let PaymentSettings::On(c) = config.payment else { panic!("no connector") };
+        assert_eq!(c.secret_ttl.as_secs().to_string(), limit);
+    }
+}
+
+/// The lines of one top-level resource (two-space name, deeper-indented body).
+fn resource_block<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let header = format!("  {name}:");
+    let mut lines = text.lines().skip_while(|l| *l != header);
+    assert!(lines.next().is_some(), "no resource {name}");
+    lines.take_while(|l| l.is_empty() || l.starts_with("    ") || l.trim_start().starts_with('#')).collect()
+}
+
+/// What moto 5.2.5 does not apply from a template (SSE, TTL, point-in-time recovery) is read here:
+/// the replay table the function writes to, as `payment/aws.rs` uses it.
+#[test]
+fn the_replay_table_is_keyed_expired_encrypted_recoverable_and_kept() {
+    let text = template();
+    let table = resource_block(&text, "ReplayTable");
+    for line in [
+        "    Type: AWS::DynamoDB::Table",
+        "    Condition: Payments",
+        "    DeletionPolicy: Retain",
+        "    UpdateReplacePolicy: Retain",
+        "      BillingMode: PAY_PER_REQUEST",
+        "        - { AttributeName: MessageId, AttributeType: S }",
+        "        - { AttributeName: MessageId, KeyType: HASH }",
+        "      TimeToLiveSpecification: { AttributeName: ExpiresAt, Enabled: true }",
+        "      SSESpecification: { SSEEnabled: true, SSEType: KMS }",
+        "      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }",
+    ] {
+        assert!(table.contains(&line), "ReplayTable lacks `{}`: {table:#?}", line.trim());
+    }
+    // One key attribute only: the item is found by the message ID alone.
+    assert_eq!(table.iter().filter(|l| l.contains("AttributeName:")).count(), 3, "{table:#?}");
+    // Every payment resource exists only with a connector.
+    for name in ["ReplayTable", "PaymentUnknownAlarm", "PaymentErrorAlarm", "PaymentReplayAlarm"] {
+        assert!(resource_block(&text, name).contains(&"    Condition: Payments"), "{name} is not behind Payments");
+    }
+}
+
+/// The payment alarms count what the function emits: the metric and dimension names come from
+/// the EMF line `metrics::payment_emf_line` writes.
+#[test]
+fn the_payment_alarms_watch_the_metric_the_function_emits() {
+    let line = secure_ivr_lambda::metrics::payment_emf_line("SecureIvr", 0, "Error", Some("Replay"), 1.0);
+    let doc: serde_json::Value = serde_json::from_str(&line).expect("EMF JSON");
+    let emf = &doc["_aws"]["CloudWatchMetrics"][0];
+    let metric = emf["Metrics"][0]["Name"].as_str().expect("metric name");
+    let dims: Vec<Vec<&str>> = emf["Dimensions"]
+        .as_array()
+        .expect("dimensions")
+        .iter()
+        .map(|set| set.as_array().expect("set").iter().map(|d| d.as_str().expect("name")).collect())
+        .collect();
+    assert_eq!(dims, [vec!["PaymentStatus"], vec!["PaymentStatus", "ErrorCode"]]);
+    let text = template();
+    for (alarm, dimensions) in [
+        ("PaymentUnknownAlarm", vec![("PaymentStatus", "Unknown")]),
+        ("PaymentErrorAlarm", vec![("PaymentStatus", "Error")]),
+        ("PaymentReplayAlarm", vec![("PaymentStatus", "Error"), ("ErrorCode", "Replay")]),
+    ] {
+        let block = resource_block(&text, alarm);
+        assert!(block.contains(&"      Namespace: !Ref MetricsNamespace"), "{alarm}: {block:#?}");
+        assert!(block.contains(&format!("      MetricName: {metric}").as_str()), "{alarm}: {block:#?}");
+        let written: Vec<&str> = block.iter().copied().filter(|l| l.contains("{ Name: ")).collect();
+        let want: Vec<String> =
+            dimensions.iter().map(|(n, v)| format!("        - {{ Name: {n}, Value: {v} }}")).collect();
+        assert_eq!(written, want, "{alarm}");
+        // Exactly one of the function's dimension sets, so CloudWatch has a metric to match.
+        let names: Vec<&str> = dimensions.iter().map(|(n, _)| *n).collect();
+        assert!(dims.contains(&names), "{alarm}: {names:?} is not a dimension set the function emits");
+        assert!(
+            block.iter().any(|l| l.contains("AlarmActions: !If [PaymentAlarmsNotify, [!Ref AlertTopic]")),
+            "{alarm}"
+        );
+    }
 }
