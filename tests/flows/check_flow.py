@@ -42,7 +42,10 @@ VALUE_TYPES = {"card", "pan", "creditcard", "expiry", "exp", "expiration", "cvv"
 # Response keys the Lambda returns (crates/caller-input `response_fields`, crates/lambda handler).
 FALLBACK_RESPONSE_KEYS = {"Status", "ErrorCode", "Values", "Type", "Length", "Valid", "Masked",
                           "Last4", "Digits", "Brand", "Luhn", "MonthValid", "Expired", "YearValid",
-                          "LengthValid"}
+                          "LengthValid",
+                          # With a payment connector (issue 13, crates/lambda/src/payment.rs).
+                          "PaymentStatus", "PaymentId", "PaymentToken", "DeclineCode", "PaymentErrorKind",
+                          "PaymentParameter"}
 TERMINAL_TYPES = {"DisconnectParticipant", "TransferContactToQueue", "TransferContactToAgent",
                   "TransferToFlow", "EndFlowExecution", "EndFlowModuleExecution"}
 # Blocks that hand the contact to an agent: agent recording should be back on before them.

@@ -1,7 +1,10 @@
 //! The contact flows in `flows/` and this Lambda agree: every Invoke-Lambda block sends only
 //! parameters the Lambda consumes, and every `$.External.X` the flow reads after a block is a key
 //! the real handler returns to that block (for a valid value, an invalid one, `Timeout`, and a
-//! key the store does not have).
+//! key the store does not have). A block that sends payment parameters (the payment flow, issue
+//! 13) is called with the generic connector on, to a merchant on 127.0.0.1 (authorized, and a
+//! declined amount too); its encrypted values may come through flow attributes that the flow set
+//! from `$.StoredCustomerInput`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +21,31 @@ use serde_json::Value;
 use test_support::memory::MemorySource;
 
 const STORED_INPUT: &str = "$.StoredCustomerInput";
+/// The payment parameters a flow may send besides encrypted values and their types.
+const PAYMENT_PARAMETERS: [&str; 3] = ["PaymentAmount", "PaymentCurrency", "PaymentOperation"];
+
+/// `$.FlowAttributes.NAME` for every flow attribute an UpdateFlowAttributes block sets from
+/// `$.StoredCustomerInput` (a ciphertext kept for a later Lambda call).
+fn stored_flow_attributes(actions: &HashMap<String, Value>) -> BTreeSet<String> {
+    actions
+        .values()
+        .filter(|a| a["Type"] == "UpdateFlowAttributes")
+        .flat_map(|a| a["Parameters"]["FlowAttributes"].as_object().into_iter().flatten())
+        .filter(|(_, v)| v["Value"] == STORED_INPUT)
+        .map(|(k, _)| format!("$.FlowAttributes.{k}"))
+        .collect()
+}
+
+/// A value for a payment parameter as the flow passes it: a literal as given, an attribute
+/// reference as what the earlier part of the contact would have set (`amount` in minor units).
+fn payment_sample(name: &str, value: &str, amount: &str) -> String {
+    match name {
+        _ if !value.starts_with("$.") => value.to_owned(),
+        "PaymentAmount" => amount.to_owned(),
+        "PaymentCurrency" => "GBP".to_owned(),
+        _ => "authorize".to_owned(),
+    }
+}
 
 fn flows() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
@@ -87,6 +115,17 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
     let keys = KeyStore::new(source, provider, KeyStoreConfig::new(keystore::DEFAULT_PREFIX).unwrap());
     let config = Config::from_lookup(&|_| None).unwrap();
     let deps = Deps { keys: &keys, config: &config, metrics: &NoMetrics, provider, payments: None };
+    // The generic connector to a merchant on 127.0.0.1 (common::pay: 1250 authorized, 4000 declined).
+    let merchant = common::pay::merchant().await;
+    let service = secure_ivr_lambda::payment::PaymentService::new(
+        common::pay::settings(&merchant.url("/pay"), std::time::Duration::from_secs(300)),
+        std::sync::Arc::new(secure_ivr_lambda::payment::MemorySecret::new(
+            payments::ConnectorSecret::new(common::pay::HMAC_KEY).unwrap(),
+        )),
+        std::sync::Arc::new(secure_ivr_lambda::payment::MemoryReplay::new()),
+    );
+    let pay_deps = Deps { payments: Some(&service), ..deps };
+    let mut payment_blocks = 0;
 
     // Flows that hand the capture to the flow module (InvokeFlowModule / TransferToFlow) call no
     // Lambda themselves; the module's own blocks are checked here like any flow's.
@@ -99,6 +138,7 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             .iter()
             .map(|a| (a["Identifier"].as_str().unwrap().to_owned(), a.clone()))
             .collect();
+        let kept = stored_flow_attributes(&actions);
         let mut lambda_blocks = 0;
         for (id, action) in &actions {
             if action["Type"] != "InvokeLambdaFunction" {
@@ -106,12 +146,15 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             }
             lambda_blocks += 1;
             let attrs = action["Parameters"]["LambdaInvocationAttributes"].as_object().expect("attributes");
+            let is_ciphertext = |v: &Value| v == STORED_INPUT || v.as_str().is_some_and(|s| kept.contains(s));
             let encrypted: Vec<&str> =
-                attrs.iter().filter(|(_, v)| *v == STORED_INPUT).map(|(k, _)| k.as_str()).collect();
+                attrs.iter().filter(|(_, v)| is_ciphertext(v)).map(|(k, _)| k.as_str()).collect();
             assert!(!encrypted.is_empty(), "{}: block {id} sends no encrypted value", path.display());
-            // Every other parameter must be the type declaration of an encrypted one.
+            let pays = attrs.keys().any(|k| PAYMENT_PARAMETERS.contains(&k.as_str()));
+            // Every other parameter must be the type declaration of an encrypted one, or a payment
+            // parameter.
             for (name, value) in attrs {
-                if value != STORED_INPUT {
+                if !is_ciphertext(value) && !PAYMENT_PARAMETERS.contains(&name.as_str()) {
                     let of = name.strip_suffix("Type").unwrap_or_else(|| {
                         panic!("{}: block {id} sends {name}, which the Lambda does not read", path.display())
                     });
@@ -119,33 +162,59 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
                 }
             }
             let kind = |name: &str| attrs.get(&format!("{name}Type")).and_then(Value::as_str).unwrap_or("card");
-            let event_with = |value: &dyn Fn(&str) -> String| {
+            let event_for = |value: &dyn Fn(&str) -> String, amount: &str| {
                 let owned: Vec<(String, String)> = attrs
                     .iter()
                     .map(|(k, v)| {
-                        (k.clone(), if v == STORED_INPUT { value(k) } else { v.as_str().unwrap().to_owned() })
+                        let v = if is_ciphertext(v) {
+                            value(k)
+                        } else if PAYMENT_PARAMETERS.contains(&k.as_str()) {
+                            payment_sample(k, v.as_str().unwrap(), amount)
+                        } else {
+                            v.as_str().unwrap().to_owned()
+                        };
+                        (k.clone(), v)
                     })
                     .collect();
                 let borrowed: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 event(&borrowed)
             };
+            let event_with = |value: &dyn Fn(&str) -> String| event_for(value, "1250");
             let valid = event_with(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), true)));
             let invalid = event_with(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), false)));
             let timeout = event_with(&|_| "Timeout".to_owned());
             let unknown = event_with(&|k| encrypt("not-stored", KEY_A_PUBLIC, sample(kind(k), true)));
+            let mut cases =
+                vec![("valid", valid), ("invalid", invalid), ("timeout", timeout), ("unknown key", unknown)];
+            if pays {
+                let declined = event_for(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), true)), "4000");
+                cases.push(("declined", declined));
+            }
+            let sent_before = merchant.requests().len();
             let mut returned = BTreeSet::new();
             let mut statuses = BTreeSet::new();
-            for (case, ev) in [("valid", valid), ("invalid", invalid), ("timeout", timeout), ("unknown key", unknown)] {
-                let r: Response = handle(&ev, &deps, TODAY, answer_by(&config)).await;
+            let mut payment_statuses = BTreeSet::new();
+            for (case, ev) in cases {
+                let r: Response = handle(&ev, if pays { &pay_deps } else { &deps }, TODAY, answer_by(&config)).await;
                 assert_eq!(
                     r.get("Values").map(String::as_str),
                     Some(encrypted.len().to_string().as_str()),
                     "{case}: every encrypted value consumed"
                 );
                 statuses.insert(r["Status"].clone());
+                payment_statuses.extend(r.get("PaymentStatus").cloned());
                 returned.extend(r.into_keys());
             }
             assert_eq!(statuses, ["Error", "Invalid", "NoInput", "Success"].map(str::to_owned).into(), "block {id}");
+            if pays {
+                payment_blocks += 1;
+                let want: BTreeSet<String> = ["Authorized", "Declined", "NotAttempted"].map(str::to_owned).into();
+                assert_eq!(payment_statuses, want, "{}: block {id}", path.display());
+                // Only the valid and the declined cases reach the gateway (NotAttempted sends nothing).
+                assert_eq!(merchant.requests().len() - sent_before, 2, "{}: block {id}", path.display());
+            } else {
+                assert!(payment_statuses.is_empty(), "{}: block {id} is a payment without a connector", path.display());
+            }
             let reads = external_reads_after(id, &actions);
             assert!(reads.contains("Status"), "{}: nothing reads $.External.Status after block {id}", path.display());
             for key in &reads {
@@ -170,7 +239,8 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             checked.push(path.display().to_string());
         }
     }
-    for must in ["secure-ivr-card-capture.json", "secure-ivr-capture-module.json"] {
+    assert!(payment_blocks >= 1, "no flow block takes a payment");
+    for must in ["secure-ivr-card-capture.json", "secure-ivr-capture-module.json", "secure-ivr-card-payment.json"] {
         assert!(checked.iter().any(|p| p.ends_with(must)), "{must} was not checked: {checked:?}");
     }
 }
