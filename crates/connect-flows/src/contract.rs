@@ -16,10 +16,12 @@ const STATUSES: [&str; 4] = ["Success", "Invalid", "NoInput", "Error"];
 /// Declarations the Lambda accepts in `<Name>Type` (crates/caller-input, `ValueType::parse`).
 const VALUE_TYPES: [&str; 11] =
     ["card", "cvc", "cvv", "creditcard", "digits", "exp", "expiration", "expiry", "number", "pan", "securitycode"];
-/// Keys the Lambda returns (crates/caller-input `response_fields`, crates/lambda handler); the
-/// authoritative check is crates/lambda/tests/flow_contract.rs, which runs the real handler.
-const RESPONSE_KEYS: [&str; 15] = [
+/// Keys the Lambda returns (crates/caller-input `response_fields`, crates/lambda handler, and with
+/// a payment connector crates/payments `response` and crates/lambda `payment`); the authoritative
+/// check is crates/lambda/tests/flow_contract.rs, which runs the real handler.
+const RESPONSE_KEYS: [&str; 21] = [
     "Brand",
+    "DeclineCode",
     "Digits",
     "ErrorCode",
     "Expired",
@@ -29,6 +31,11 @@ const RESPONSE_KEYS: [&str; 15] = [
     "Luhn",
     "Masked",
     "MonthValid",
+    "PaymentErrorKind",
+    "PaymentId",
+    "PaymentParameter",
+    "PaymentStatus",
+    "PaymentToken",
     "Status",
     "Type",
     "Valid",

@@ -643,6 +643,17 @@ fn each_contract_rule_catches_its_mutation_of_the_card_flow() {
 }
 
 #[test]
+fn the_payment_answer_keys_are_keys_the_lambda_returns() {
+    let mut d = repo_flow("secure-ivr-card-capture.json");
+    by_id(&mut d, "card-readback")["Parameters"]["SSML"] = json!(
+        "<speak>$.External.PaymentStatus $.External.PaymentId $.External.DeclineCode $.External.PaymentErrorKind</speak>"
+    );
+    assert_eq!(contract(&d), []);
+    by_id(&mut d, "card-readback")["Parameters"]["SSML"] = json!("<speak>$.External.PaymentCard</speak>");
+    assert_eq!(contract(&d), [Rule::ExternalKeys]);
+}
+
+#[test]
 fn the_legacy_recording_action_in_its_own_shape_passes_the_contract() {
     let mut d = repo_flow("secure-ivr-card-capture.json");
     for a in d["Actions"].as_array_mut().expect("actions") {
