@@ -120,34 +120,28 @@ async fn pay(
     let code = answer.error_code.map(ErrorCode::as_str);
     let (operation, error_code) = (answer.operation.unwrap_or(""), code.unwrap_or(""));
     let idempotency_key = answer.idempotency_key.as_deref().unwrap_or("");
+    // One line, at WARN when someone has to look (money may have moved, or a replay).
+    macro_rules! payment_line {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                contact_id,
+                connector = service.connector_name(),
+                operation,
+                payment_status = answer.status,
+                error_code,
+                idempotency_key,
+                sent = answer.sent,
+                replayed_answer = answer.replayed_answer,
+                reason = %answer.reason,
+                payment_ms,
+                $message
+            )
+        };
+    }
     if answer.status == "Unknown" || code == Some(ErrorCode::Replay.as_str()) {
-        tracing::warn!(
-            contact_id,
-            connector = service.connector_name(),
-            operation,
-            payment_status = answer.status,
-            error_code,
-            idempotency_key,
-            sent = answer.sent,
-            replayed_answer = answer.replayed_answer,
-            reason = %answer.reason,
-            payment_ms,
-            "payment needs attention"
-        );
+        payment_line!(warn, "payment needs attention");
     } else {
-        tracing::info!(
-            contact_id,
-            connector = service.connector_name(),
-            operation,
-            payment_status = answer.status,
-            error_code,
-            idempotency_key,
-            sent = answer.sent,
-            replayed_answer = answer.replayed_answer,
-            reason = %answer.reason,
-            payment_ms,
-            "payment done"
-        );
+        payment_line!(info, "payment done");
     }
     deps.metrics.emit(&payment_emf_line(&deps.config.metrics_namespace, now_ms(), answer.status, code, payment_ms));
 }

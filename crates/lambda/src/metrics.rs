@@ -40,32 +40,17 @@ pub fn emf_line(
     key_fetch_ms: f64,
     decrypt_ms: f64,
 ) -> String {
-    let dimensions = match error_code {
-        Some(_) => serde_json::json!([["Outcome"], ["Outcome", "ErrorCode"]]),
-        None => serde_json::json!([["Outcome"]]),
-    };
-    let mut doc = serde_json::json!({
-        "_aws": {
-            "Timestamp": u64::try_from(timestamp_ms).unwrap_or(u64::MAX),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dimensions,
-                "Metrics": [
-                    {"Name": "Values", "Unit": "Count"},
-                    {"Name": "KeyFetchMs", "Unit": "Milliseconds"},
-                    {"Name": "DecryptMs", "Unit": "Milliseconds"}
-                ]
-            }]
-        },
-        "Outcome": outcome,
-        "Values": 1,
-        "KeyFetchMs": key_fetch_ms,
-        "DecryptMs": decrypt_ms,
-    });
-    if let (Some(code), Some(obj)) = (error_code, doc.as_object_mut()) {
-        obj.insert("ErrorCode".into(), code.into());
-    }
-    doc.to_string()
+    emf_document(
+        namespace,
+        timestamp_ms,
+        ("Outcome", outcome),
+        error_code,
+        &[
+            ("Values", "Count", 1.into()),
+            ("KeyFetchMs", "Milliseconds", key_fetch_ms.into()),
+            ("DecryptMs", "Milliseconds", decrypt_ms.into()),
+        ],
+    )
 }
 
 /// One payment as an EMF document: metric `Payments` (count) and `PaymentMs`, dimensioned by
@@ -78,28 +63,44 @@ pub fn payment_emf_line(
     error_code: Option<&str>,
     payment_ms: f64,
 ) -> String {
+    emf_document(
+        namespace,
+        timestamp_ms,
+        ("PaymentStatus", status),
+        error_code,
+        &[("Payments", "Count", 1.into()), ("PaymentMs", "Milliseconds", payment_ms.into())],
+    )
+}
+
+/// The EMF document: dimension `(name, value)`, plus `[name, ErrorCode]` when there is a code;
+/// each metric `(name, unit, value)`.
+fn emf_document(
+    namespace: &str,
+    timestamp_ms: u128,
+    (dimension, value): (&str, &str),
+    error_code: Option<&str>,
+    metrics: &[(&str, &str, serde_json::Value)],
+) -> String {
     let dimensions = match error_code {
-        Some(_) => serde_json::json!([["PaymentStatus"], ["PaymentStatus", "ErrorCode"]]),
-        None => serde_json::json!([["PaymentStatus"]]),
+        Some(_) => serde_json::json!([[dimension], [dimension, "ErrorCode"]]),
+        None => serde_json::json!([[dimension]]),
     };
+    let definitions: Vec<serde_json::Value> =
+        metrics.iter().map(|(name, unit, _)| serde_json::json!({"Name": name, "Unit": unit})).collect();
     let mut doc = serde_json::json!({
         "_aws": {
             "Timestamp": u64::try_from(timestamp_ms).unwrap_or(u64::MAX),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dimensions,
-                "Metrics": [
-                    {"Name": "Payments", "Unit": "Count"},
-                    {"Name": "PaymentMs", "Unit": "Milliseconds"}
-                ]
-            }]
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": dimensions, "Metrics": definitions}]
         },
-        "PaymentStatus": status,
-        "Payments": 1,
-        "PaymentMs": payment_ms,
     });
-    if let (Some(code), Some(obj)) = (error_code, doc.as_object_mut()) {
-        obj.insert("ErrorCode".into(), code.into());
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(dimension.into(), value.into());
+        for (name, _, v) in metrics {
+            obj.insert((*name).into(), v.clone());
+        }
+        if let Some(code) = error_code {
+            obj.insert("ErrorCode".into(), code.into());
+        }
     }
     doc.to_string()
 }
