@@ -370,3 +370,28 @@ fn checks_flow_files_with_the_contract_rules_and_no_aws() {
     c.args(["flow-audit", "--rendered"]);
     assert_code(&run(c, None), 2);
 }
+
+/// `--stack`: our function is the stack's FunctionArn output (the stack in moto, Connect faked).
+#[test]
+fn takes_our_function_from_the_stack() {
+    let Some(m) = common::moto("flow_audit takes_our_function_from_the_stack") else { return };
+    let stack = format!("flows{}", std::process::id());
+    let o = common::StackOut {
+        role: "arn:aws:iam::111122223333:role/secure-ivr",
+        function: OURS,
+        key: "arn:aws:kms:eu-west-2:111122223333:key/00000000-0000-4000-8000-000000000000",
+        alert: false,
+        legacy: "",
+        prefix: "/connect/secure-ivr/keys/",
+    };
+    common::create_stack(&m, REGION, &stack, &o);
+    let fake = mixed_instance(FakeOptions::default());
+    let mut c = flow_audit(&fake, &["--instance-id", INSTANCE, "--stack", &stack, "--output", "json"]);
+    c.env("AWS_ENDPOINT_URL", &m);
+    let o = run(c, None);
+    assert_code(&o, 9);
+    let v = json(&o);
+    assert_eq!(v["lambda_arn"], OURS);
+    assert_eq!(v["lambda_arn_source"], format!("stack {stack}"));
+    assert!(findings(&v).contains(&finding("stored-input-to-other-function", "f-other", Some("decrypt"))), "{v:#}");
+}
