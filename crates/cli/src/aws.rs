@@ -125,6 +125,14 @@ impl Aws {
         aws_sdk_cloudtrail::Client::new(&self.config)
     }
 
+    /// Rekognition client, with the attachment scanner's timeouts and retries.
+    pub(crate) fn rekognition(&self) -> aws_sdk_rekognition::Client {
+        attachment_scanner::aws::rekognition_client(
+            aws_sdk_rekognition::config::Builder::from(&self.config),
+            &attachment_scanner::aws::ClientLimits::default(),
+        )
+    }
+
     /// STS client.
     pub(crate) fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)

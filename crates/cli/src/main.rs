@@ -111,7 +111,7 @@ fn main() -> ExitCode {
             Command::Flow(a) => flow::run(&ctx, a),
             Command::FlowAudit(a) => flow_audit::run(&ctx, a).await,
             Command::Check(a) => check::run(&ctx, a).await,
-            Command::Scan(a) => scan::run(&ctx, a),
+            Command::Scan(a) => scan::run(&ctx, a).await,
         }
     });
     match result {

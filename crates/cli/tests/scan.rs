@@ -10,7 +10,7 @@ mod common;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{assert_code, bin, err, json, out, run};
+use common::{Request, Response, assert_code, bin, bin_with_creds, err, json, out, run, serve};
 
 /// A `width` x `height` RGB PNG, written chunk by chunk (zlib and CRC from flate2).
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -156,4 +156,86 @@ fn a_missing_file_is_bad_input() {
     let o = scan(&["/nonexistent/secure-ivr-scan-test.png"], None);
     assert_code(&o, 6);
     assert!(err(&o).contains("could not open"), "{}", err(&o));
+}
+
+/// A Rekognition fake shaped like the API reference: JSON 1.1, `X-Amz-Target`, labels for an
+/// image whose PNG width is 3, `InvalidImageFormatException` for anything but PNG or JPEG.
+fn rekognition(req: &Request) -> Response {
+    let headers = vec![("Content-Type".to_owned(), "application/x-amz-json-1.1".to_owned())];
+    if req.header("x-amz-target") != Some("RekognitionService.DetectModerationLabels") {
+        return (400, headers, r#"{"__type":"UnknownOperationException","Message":"unknown"}"#.into());
+    }
+    let body: serde_json::Value = serde_json::from_slice(&req.body).expect("JSON request");
+    let b64 = body["Image"]["Bytes"].as_str().expect("image bytes");
+    let image = base64_decode(b64);
+    if !image.starts_with(b"\x89PNG") && !image.starts_with(b"\xff\xd8\xff") {
+        return (400, headers, r#"{"__type":"InvalidImageFormatException","Message":"unsupported"}"#.into());
+    }
+    // The IHDR width is bytes 16..20 of a PNG.
+    let explicit = image.get(16..20) == Some(&[0, 0, 0, 3][..]);
+    let labels = if explicit {
+        r#"[{"Confidence":99.1,"Name":"Explicit","ParentName":"","TaxonomyLevel":1},
+            {"Confidence":98.7,"Name":"Explicit Nudity","ParentName":"Explicit","TaxonomyLevel":2}]"#
+    } else {
+        "[]"
+    };
+    (200, headers, format!(r#"{{"ModerationLabels":{labels},"ModerationModelVersion":"7.0"}}"#))
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().take_while(|&c| c != b'=') {
+        let v = u32::try_from(ALPHABET.iter().position(|&a| a == c).expect("base64")).expect("small");
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).expect("byte"));
+        }
+    }
+    out
+}
+
+fn scan_with_rekognition(endpoint: &str, path: &Path) -> std::process::Output {
+    let mut c = bin_with_creds();
+    c.args(["--output", "json", "--region", "us-east-1", "--endpoint-url", endpoint, "scan", "--rekognition"]);
+    c.arg(path);
+    run(c, None)
+}
+
+#[test]
+fn with_rekognition_a_labelled_image_is_rejected_and_a_clean_one_approved() {
+    let endpoint = serve(rekognition);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let explicit = file(dir.path(), "photo.png", &png(3, 3));
+    let o = scan_with_rekognition(&endpoint, &explicit);
+    assert_code(&o, 9);
+    let v = json(&o);
+    assert_eq!(v["reasons"], serde_json::json!(["moderation"]));
+    assert_eq!(v["moderation"], "asked");
+    assert_eq!(v["moderation_model_version"], "7.0");
+    assert_eq!(v["labels"][1]["label"], "Explicit Nudity");
+    assert_eq!(v["labels"][1]["category"], "Explicit");
+
+    let clean = file(dir.path(), "clean.png", &png(16, 12));
+    let o = scan_with_rekognition(&endpoint, &clean);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["moderation"], "asked");
+
+    // Text is never sent: no credentials or endpoint needed.
+    let text = file(dir.path(), "notes.txt", b"hello\n");
+    let o = scan_with_rekognition("http://127.0.0.1:9", &text);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["moderation"], "not-needed");
+}
+
+#[test]
+fn with_rekognition_unreachable_is_an_aws_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = file(dir.path(), "photo.png", &png(8, 8));
+    let o = scan_with_rekognition("http://127.0.0.1:9", &image);
+    assert_code(&o, 4);
+    assert!(err(&o).contains("moderation failed"), "{}", err(&o));
 }

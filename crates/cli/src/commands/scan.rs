@@ -4,6 +4,8 @@
 use std::io::Read as _;
 use std::path::Path;
 
+use attachment_scanner::aws::RekognitionModerator;
+use attachment_scanner::handler::Moderator as _;
 use attachment_scanner::{
     Extension, FileFacts, ModerationPolicy, Policy, UnmoderatedImages, Verdict, scan as scan_bytes,
 };
@@ -11,7 +13,7 @@ use serde::Serialize;
 
 use crate::Ctx;
 use crate::commands::Outcome;
-use crate::error::{self, CliError, Result};
+use crate::error::{self, CliError, Exit, Result};
 use crate::output::emit;
 
 /// Check a file as the attachment scanner Lambda does: type from its bytes (not its name), the
@@ -19,7 +21,8 @@ use crate::output::emit;
 /// checks with the same limits. Prints the verdict and its reasons; exit 9 when it is rejected.
 ///
 /// The file name is judged by its extension only and printed only as its SHA-256, as the Lambda
-/// logs it. Without --rekognition an image the Lambda would moderate is reported as not moderated.
+/// logs it. Without --rekognition an image the Lambda would moderate is reported as not moderated;
+/// with it, Rekognition's labels are judged by the scanner's own rule.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The file to check, or - for stdin (then give --name).
@@ -48,6 +51,10 @@ pub(crate) struct Args {
     /// Tobacco, Hate Symbols].
     #[arg(long, value_name = "LIST")]
     pub(crate) reject_categories: Option<String>,
+    /// Send an image the Lambda would moderate to Rekognition DetectModerationLabels (the same
+    /// bytes the Lambda sends) and apply the categories; needs AWS credentials and a region.
+    #[arg(long)]
+    pub(crate) rekognition: bool,
 }
 
 /// Whether the image went to Rekognition.
@@ -56,8 +63,10 @@ pub(crate) struct Args {
 pub(crate) enum Moderation {
     /// Not an image the Lambda moderates, or already rejected.
     NotNeeded,
-    /// The Lambda would ask Rekognition; this run did not.
+    /// The Lambda would ask Rekognition; this run did not (no --rekognition).
     NotAsked,
+    /// Rekognition was asked (--rekognition).
+    Asked,
 }
 
 /// The verdict and what this run did not do.
@@ -72,7 +81,7 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.verdict)?;
         match self.moderation {
-            Moderation::NotNeeded => Ok(()),
+            Moderation::NotNeeded | Moderation::Asked => Ok(()),
             Moderation::NotAsked => writeln!(
                 f,
                 "moderation: not asked; the Lambda would send this image to Rekognition (DetectModerationLabels)"
@@ -128,7 +137,7 @@ fn read_bounded(input: &str, max: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-pub(crate) fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let policy = policy(&args)?;
     let name = match (&args.name, args.input.as_str()) {
         (Some(n), _) => n.clone(),
@@ -144,9 +153,33 @@ pub(crate) fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         crate::output::progress("the name has no extension the scanner knows: it will be rejected as type-not-allowed");
     }
     let bytes = read_bounded(&args.input, policy.max_size)?;
-    let verdict = scan_bytes(&bytes, &FileFacts { name: &name, declared_size: None }, &policy);
-    let moderation =
-        if verdict.moderation_request(&policy).is_some() { Moderation::NotAsked } else { Moderation::NotNeeded };
+    let mut verdict = scan_bytes(&bytes, &FileFacts { name: &name, declared_size: None }, &policy);
+    let moderation = match verdict.moderation_request(&policy) {
+        None => Moderation::NotNeeded,
+        Some(_) if !args.rekognition => Moderation::NotAsked,
+        Some(request) => match request.image_bytes(&bytes, &policy.image_limits) {
+            // What the Lambda would answer too: the image cannot be sent.
+            Err(reason) => {
+                verdict.reject(reason);
+                Moderation::NotNeeded
+            }
+            Ok(image) => {
+                let moderator = RekognitionModerator::new(ctx.aws.load().await?.rekognition());
+                let answer = moderator
+                    .detect_moderation_labels(image.into_owned(), policy.moderation.min_confidence)
+                    .await
+                    .map_err(|e| {
+                        CliError::new(
+                            Exit::Aws,
+                            format!("moderation failed: {e}"),
+                            "check --region, credentials (rekognition:DetectModerationLabels) and --endpoint-url",
+                        )
+                    })?;
+                verdict.apply_moderation(&answer.labels, answer.model_version.as_deref(), &policy.moderation);
+                Moderation::Asked
+            }
+        },
+    };
     let approved = verdict.is_approved();
     emit(ctx.output, &Report { verdict, moderation })?;
     Ok(if approved { Outcome::Done } else { Outcome::Findings })
