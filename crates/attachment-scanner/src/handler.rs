@@ -30,13 +30,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::config::Config;
-use crate::detect::FileKind;
 use crate::event::{ScanAnswer, ScanEvent};
 use crate::guardduty::{self, MalwareStatus, WaitError};
 use crate::log::{FileRecord, file_scanned};
 use crate::metrics::{FileMetrics, MetricSink, emf_line};
 use crate::moderation::ModerationLabel;
-use crate::verdict::{REKOGNITION_MAX_IMAGE_BYTES, Reason, Verdict};
+use crate::verdict::{Reason, Verdict};
 use crate::{FileFacts, scan};
 
 /// An S3 failure, as a code that is safe to log (an S3 error code such as `NoSuchKey`, or the
@@ -298,19 +297,17 @@ async fn scan_file<S: ObjectStore, M: Moderator>(
     s.read_ms = read_ms;
 
     if let Some(request) = s.verdict.moderation_request(policy) {
-        let image = if request.convert_to_png {
-            let kind = s.verdict.image.as_ref().map_or(FileKind::Unknown, |i| i.format);
-            match crate::to_png(&bytes, kind, &policy.image_limits) {
-                Ok(png) => png,
-                Err(_) => return s.failed(Reason::ImageCorrupt, "conversion to PNG for Rekognition failed"),
+        // The one rule `secure-ivr scan --rekognition` uses too: the file as it is, a GIF/WebP as
+        // PNG, anything over Rekognition's 5 MB re-encoded smaller (the scanner sends bytes: its
+        // role lets Rekognition read nothing of S3).
+        let converted = match request.image_bytes(&bytes, &policy.image_limits) {
+            Ok(std::borrow::Cow::Owned(image)) => Some(image),
+            Ok(std::borrow::Cow::Borrowed(_)) => None,
+            Err(reason) => {
+                return s.failed(reason, "the image could not be made into bytes Rekognition takes (at most 5 MB)");
             }
-        } else {
-            bytes
         };
-        if image.len() as u64 > REKOGNITION_MAX_IMAGE_BYTES {
-            // The scanner sends bytes (its role lets Rekognition read nothing of S3).
-            return s.failed(Reason::ImageTooLarge, "image larger than Rekognition takes as image bytes");
-        }
+        let image = converted.unwrap_or(bytes);
         let started = Instant::now();
         let asked = tokio::time::timeout_at(
             answer_by.into(),

@@ -395,3 +395,31 @@ async fn moderation_then_guardduty_both_apply() {
     assert_eq!(h.moderator.count(), 1);
     assert_eq!(reasons(&file_line(&id)), "malware");
 }
+
+/// An image over Rekognition's 5 MB for image bytes (a phone photo) is moderated as a smaller
+/// JPEG, by the same rule `secure-ivr scan --rekognition` uses (`ModerationRequest::image_bytes`).
+#[tokio::test]
+async fn an_image_over_5_mb_is_moderated_as_a_smaller_jpeg() {
+    let h = Harness::new(&[]);
+    h.moderator.labels(&[]);
+    // Noise does not compress: 1400 x 1400 RGB is about 5.9 MB as PNG.
+    let mut seed = 0x2545_f491_u32;
+    let img = image::RgbImage::from_fn(1400, 1400, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [a, b, c, _] = seed.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    let big = out.into_inner();
+    assert!(big.len() > 5_000_000, "{} bytes", big.len());
+    let (_, ev) = h.file("photo.png", big);
+    assert_eq!(h.call(&ev).await, "APPROVED");
+    let calls = h.moderator.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1);
+    let sent = &calls[0].0;
+    assert!(sent.len() <= 5_000_000, "sent {} bytes", sent.len());
+    assert_eq!(&sent[..3], b"\xff\xd8\xff", "a JPEG");
+}
