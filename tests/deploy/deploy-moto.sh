@@ -427,11 +427,13 @@ pay_table="$(aws cloudformation list-stack-resources --stack-name secure-ivr-pay
 # shellcheck disable=SC2016 # backquotes are JMESPath literals
 pay_role="$(aws cloudformation list-stack-resources --stack-name secure-ivr-pay \
     --query 'StackResourceSummaries[?LogicalResourceId==`FunctionRole`].PhysicalResourceId | [0]' --output text 2>/dev/null)"
-aws dynamodb describe-table --table-name "$pay_table" --output json >"$work/pay-table.json" 2>"$work/pay.err"
-aws dynamodb describe-time-to-live --table-name "$pay_table" --output json >"$work/pay-ttl.json" 2>>"$work/pay.err"
-aws lambda get-function-configuration --function-name secure-ivr-decrypt-pay --output json >"$work/pay-function.json" 2>>"$work/pay.err"
-aws iam get-role-policy --role-name "$pay_role" --policy-name payments --output json >"$work/pay-policy.json" 2>>"$work/pay.err"
-aws lambda get-function-configuration --function-name secure-ivr-decrypt --output json >"$work/default-function.json" 2>>"$work/pay.err"
+{
+    aws dynamodb describe-table --table-name "$pay_table" --output json >"$work/pay-table.json"
+    aws dynamodb describe-time-to-live --table-name "$pay_table" --output json >"$work/pay-ttl.json"
+    aws lambda get-function-configuration --function-name secure-ivr-decrypt-pay --output json >"$work/pay-function.json"
+    aws iam get-role-policy --role-name "$pay_role" --policy-name payments --output json >"$work/pay-policy.json"
+    aws lambda get-function-configuration --function-name secure-ivr-decrypt --output json >"$work/default-function.json"
+} 2>"$work/pay.err"
 pay_checks="$("$root/.venv/bin/python" - "$work" "$pay_table" "$payment_secret" <<'PY'
 import json, sys, urllib.parse
 from pathlib import Path
