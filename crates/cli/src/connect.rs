@@ -107,9 +107,13 @@ pub(crate) async fn associate(connect: &Client, instance_id: &str, public_pem: &
     }
 }
 
-/// Lists the instance's keys.
-pub(crate) async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
-    let keys = connect
+/// Every security key of the instance as Connect returns them (`ListSecurityKeys`, every page):
+/// `list` and the flow rules (`connect_flows_api::security_keys`) both read them here.
+pub(crate) async fn security_key_list(
+    connect: &Client,
+    instance_id: &str,
+) -> Result<Vec<aws_sdk_connect::types::SecurityKey>> {
+    connect
         .list_security_keys()
         .instance_id(instance_id)
         .into_paginator()
@@ -127,7 +131,12 @@ pub(crate) async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Asso
             } else {
                 error::aws(&format!("listing the security keys of instance {instance_id}"), e)
             }
-        })?;
+        })
+}
+
+/// Lists the instance's keys.
+pub(crate) async fn list(connect: &Client, instance_id: &str) -> Result<Vec<Associated>> {
+    let keys = security_key_list(connect, instance_id).await?;
     Ok(keys
         .into_iter()
         .filter_map(|k| {

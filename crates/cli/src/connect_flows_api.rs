@@ -161,21 +161,7 @@ pub(crate) async fn list_with_content(client: &Client, instance_id: &str) -> Res
 /// flow rules take them: a flow's `EncryptionKeyId` must be one of these, and its certificate
 /// must hold that key.
 pub(crate) async fn security_keys(client: &Client, instance_id: &str) -> Result<Vec<connect_flows::ConnectKey>> {
-    let keys = client
-        .list_security_keys()
-        .instance_id(instance_id)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
-                not_found(instance_id)
-            } else {
-                error::aws(&format!("listing the security keys of instance {instance_id}"), e)
-            }
-        })?;
+    let keys = crate::connect::security_key_list(client, instance_id).await?;
     Ok(keys
         .into_iter()
         .filter_map(|k| {
