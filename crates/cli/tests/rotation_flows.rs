@@ -83,6 +83,17 @@ fn lambda(m: &str, prefix: &str, ciphertext: &str) -> HashMap<String, String> {
     runtime.block_on(handle(&event, &deps, YearMonth::now_utc(), by))
 }
 
+/// Every `Parameters.InputEncryption.Key` in a flow's content, in action order.
+fn flow_certificates(content: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(content).expect("flow content is JSON");
+    doc["Actions"]
+        .as_array()
+        .expect("Actions")
+        .iter()
+        .filter_map(|a| a.pointer("/Parameters/InputEncryption/Key")?.as_str().map(str::to_owned))
+        .collect()
+}
+
 fn status(r: &HashMap<String, String>) -> (&str, &str) {
     (r.get("Status").map_or("", String::as_str), r.get("ErrorCode").map_or("", String::as_str))
 }
@@ -138,9 +149,14 @@ fn rotate_update_flows_retire_needs_no_console_and_no_call_fails() {
     let updated = fake.flows.lock().expect("lock")[0].content.clone();
     let new_pem = std::fs::read_to_string(&new_cert).expect("new certificate");
     let old_pem = std::fs::read_to_string(&old_cert).expect("old certificate");
-    let key_line = |pem: &str| pem.lines().nth(3).expect("a base64 line").to_owned();
     assert!(updated.contains(&new_id) && !updated.contains(&old_id), "key ID not moved");
-    assert!(updated.contains(&key_line(&new_pem)) && !updated.contains(&key_line(&old_pem)), "certificate not moved");
+    // Whole certificates are compared (whitespace aside): two keys made in the same second share
+    // their validity lines, so no single base64 line tells them apart.
+    let flat = |pem: &str| pem.split_whitespace().collect::<String>();
+    let keys = flow_certificates(&updated);
+    assert!(!keys.is_empty(), "no InputEncryption.Key in the updated flow");
+    assert!(keys.iter().all(|k| flat(k) == flat(&new_pem)), "certificate not moved to the new key's");
+    assert_ne!(flat(&new_pem), flat(&old_pem));
     // The updated flow still passes the flow rules (the same crate rotate validated it with).
     std::fs::write(&rendered, &updated).expect("write updated flow");
     let mut c = cli(&m, &prefix, &fake.url);
