@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value;
 
-use crate::flow::{Action, Flow, STORED_INPUT};
+use crate::flow::{Action, Flow, STORED_INPUT, strings};
 use crate::graph::Problems;
 
 /// Blocks that end the flow (or hand the contact to something else).
@@ -146,37 +146,83 @@ pub(crate) fn recording_off_before_capture(f: &Flow, contract: bool) -> Problems
     }
 }
 
-/// No block turns `set` on between a capture and a Lambda that receives the stored input.
-/// Another capture replaces `$.StoredCustomerInput`, so a capture's value ends there.
+/// `$.FlowAttributes.NAME` for every flow attribute an `UpdateFlowAttributes` block sets from the
+/// stored input: a ciphertext kept for a later Lambda call (the payment flow and the module keep
+/// the card's and the expiry's until the one call that takes all three).
+fn kept_references(f: &Flow) -> Vec<String> {
+    let mut refs: Vec<String> = f
+        .actions
+        .iter()
+        .filter(|a| a.kind == "UpdateFlowAttributes")
+        .filter_map(|a| a.params.get("FlowAttributes")?.as_object())
+        .flatten()
+        .filter(|(_, v)| strings(v).any(|s| s.contains(STORED_INPUT)))
+        .map(|(k, _)| format!("$.FlowAttributes.{k}"))
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// Whether an action sets a flow attribute from the stored input.
+fn keeps_stored_input(a: &Action) -> bool {
+    a.kind == "UpdateFlowAttributes"
+        && a.params.get("FlowAttributes").is_some_and(|v| strings(v).any(|s| s.contains(STORED_INPUT)))
+}
+
+/// Whether a Lambda call's attributes read one of the kept references.
+fn reads_kept(a: &Action, kept: &[String]) -> bool {
+    a.kind == "InvokeLambdaFunction"
+        && a.params
+            .get("LambdaInvocationAttributes")
+            .is_some_and(|v| strings(v).any(|s| kept.iter().any(|k| s.contains(k.as_str()))))
+}
+
+/// A capture's value on one path: the action entered, whether `set` is on, whether the value
+/// was kept in a flow attribute, whether a later capture has replaced `$.StoredCustomerInput`.
+type ValueNode = (usize, bool, bool, bool);
+
+/// No block turns `set` on between a capture and a Lambda that receives its value: the stored
+/// input itself (until another capture replaces it) or, once a flow attribute keeps it, that
+/// attribute (past later captures, up to the call that reads it). A value not kept ends at the
+/// Lambda that receives it; a kept one may be read again, so its walk goes on.
 fn between(f: &Flow, set: fn(&Action) -> Option<bool>, what: &str) -> Problems {
+    let kept_refs = kept_references(f);
     let mut p = Vec::new();
     for cap in captures(f) {
-        let mut parents: HashMap<Node, Option<Node>> = HashMap::from([((cap, false), None)]);
-        let mut todo = VecDeque::from([(cap, false)]);
-        while let Some(node) = todo.pop_front() {
-            for (next, _) in f.next(node.0) {
+        let start: ValueNode = (cap, false, false, false);
+        let mut parents: HashMap<ValueNode, Option<ValueNode>> = HashMap::from([(start, None)]);
+        let mut todo = VecDeque::from([start]);
+        let path = |parents: &HashMap<ValueNode, Option<ValueNode>>, mut node: ValueNode| {
+            let mut steps = vec![f.id(node.0)];
+            while let Some(Some(up)) = parents.get(&node) {
+                steps.push(f.id(up.0));
+                node = *up;
+            }
+            steps.reverse();
+            steps.join(" -> ")
+        };
+        while let Some(node @ (at, on, kept, replaced)) = todo.pop_front() {
+            for (next, _) in f.next(at) {
                 let Some(a) = f.actions.get(next) else { continue };
-                let enabled = node.1 || set(a) == Some(true);
-                if a.sends_stored_input() {
-                    if enabled {
-                        let w = Walk { order: Vec::new(), parents: parents.clone() };
-                        p.push((
-                            Some(a.id.clone()),
-                            format!(
-                                "{what} is turned on between {} and {}: {} -> {}",
-                                f.id(cap),
-                                a.id,
-                                w.path(f, node),
-                                a.id
-                            ),
-                        ));
-                    }
+                let enabled = on || set(a) == Some(true);
+                let received = (a.sends_stored_input() && !replaced) || (kept && reads_kept(a, &kept_refs));
+                if received && enabled {
+                    p.push((
+                        Some(a.id.clone()),
+                        format!(
+                            "{what} is turned on between {} and {}: {} -> {}",
+                            f.id(cap),
+                            a.id,
+                            path(&parents, node),
+                            a.id
+                        ),
+                    ));
+                }
+                if (received || a.is_capture()) && !kept {
                     continue;
                 }
-                if a.is_capture() {
-                    continue;
-                }
-                let n = (next, enabled);
+                let n = (next, enabled, kept || (keeps_stored_input(a) && !replaced), replaced || a.is_capture());
                 if let std::collections::hash_map::Entry::Vacant(e) = parents.entry(n) {
                     e.insert(Some(node));
                     todo.push_back(n);

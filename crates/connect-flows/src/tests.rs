@@ -340,6 +340,46 @@ fn logging_turned_on_between_capture_and_lambda_is_reported() {
     assert!(r.findings[0].message.contains("ask -> sneaky-log-on -> decrypt"), "{}", r.findings[0].message);
 }
 
+/// The payment flow's shape: the card kept in a flow attribute, a second capture, then one call
+/// that reads the kept card and the new stored input. `between` goes between the keep and the
+/// second capture.
+fn kept_card(between: Option<Value>) -> Value {
+    let c = valid_cert();
+    let enc = encryption(KEY_ID, &c.pem);
+    let keep = json!({"Identifier": "keep", "Type": "UpdateFlowAttributes",
+        "Parameters": {"FlowAttributes": {"Card": {"Value": "$.StoredCustomerInput"}}},
+        "Transitions": {"NextAction": if between.is_some() { "between" } else { "ask-cvv" }, "Errors": [], "Conditions": []}});
+    let mut pay = lambda("pay", OURS, "log-on");
+    pay["Parameters"]["LambdaInvocationAttributes"] = json!({"EncryptedCard": "$.FlowAttributes.Card", "EncryptedCardType": "card",
+        "EncryptedCvv": "$.StoredCustomerInput", "EncryptedCvvType": "cvv"});
+    let mut actions = vec![
+        logging("log-off", false, "rec-off"),
+        recording("rec-off", false, "ask", "bye"),
+        capture("ask", "keep", Some(enc.clone())),
+        keep,
+        capture("ask-cvv", "pay", Some(enc)),
+        pay,
+        logging("log-on", true, "bye"),
+        bye(),
+    ];
+    actions.extend(between);
+    doc(actions)
+}
+
+#[test]
+fn logging_turned_on_while_a_kept_value_waits_for_its_lambda_is_reported() {
+    let o = options(None, Some(OURS));
+    assert_eq!(found(&audit(&kept_card(None), &o)), []);
+    // Logging on before the second capture is caught for that capture too; the kept card's own
+    // path to "pay" is what this rule adds.
+    let r = audit(&kept_card(Some(logging("between", true, "ask-cvv"))), &o);
+    assert!(has(&r, Rule::NoLoggingBetweenCaptureAndLambda, "pay"), "{:?}", found(&r));
+    let m = r.findings.iter().find(|f| f.rule == Rule::NoLoggingBetweenCaptureAndLambda).map(|f| f.message.clone());
+    assert!(m.as_deref().is_some_and(|m| m.contains("ask -> keep -> between -> ask-cvv -> pay")), "{m:?}");
+    let r = audit(&kept_card(Some(recording("between", true, "ask-cvv", "ask-cvv"))), &o);
+    assert!(has(&r, Rule::NoRecordingBetweenCaptureAndLambda, "pay"), "{:?}", found(&r));
+}
+
 #[test]
 fn logging_turned_on_after_the_lambda_passes() {
     let (d, o) = compliant();
@@ -556,15 +596,136 @@ fn contract(d: &Value) -> Vec<Rule> {
     rules
 }
 
-const CAPTURE_FLOWS: [&str; 2] = ["secure-ivr-card-capture.json", "secure-ivr-capture-module.json"];
+/// Every flow file in `flows/` with a Store customer input block (the files the contract rules
+/// are for; the others hand the capture to the module), checked to hold the three we ship.
+fn capture_flows() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("flows/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .filter(|n| {
+            repo_flow(n)["Actions"].as_array().is_some_and(|a| a.iter().any(|a| a["Type"] == "GetParticipantInput"))
+        })
+        .collect();
+    names.sort();
+    for must in ["secure-ivr-capture-module.json", "secure-ivr-card-capture.json", "secure-ivr-card-payment.json"] {
+        assert!(names.iter().any(|n| n == must), "{must} has no capture block: {names:?}");
+    }
+    names
+}
 
 #[test]
 fn the_shipped_capture_flows_pass_every_contract_rule() {
-    for name in CAPTURE_FLOWS {
+    for name in capture_flows() {
+        let name = name.as_str();
         let r = audit(&repo_flow(name), &contract_options(Placeholders::Required));
         assert_eq!(found(&r), [], "{name}: {:?}", r.findings);
         // Our function is only known once rendered.
         assert!(r.skipped.iter().any(|s| s.rule == Rule::StoredInputToOtherFunction));
+    }
+}
+
+/// The identifier of the first action of `kind` for which `pick` holds.
+fn first_id(d: &Value, kind: &str, pick: impl Fn(&Value) -> bool) -> String {
+    d["Actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["Type"] == kind && pick(a))
+        .and_then(|a| a["Identifier"].as_str())
+        .unwrap_or_else(|| panic!("no {kind}"))
+        .to_owned()
+}
+
+/// Puts a new action between `after` and its `NextAction`.
+fn insert_after(d: &mut Value, after: &str, mut action: Value) {
+    let next = by_id(d, after)["Transitions"]["NextAction"].clone();
+    action["Transitions"] = json!({"NextAction": next, "Errors": [], "Conditions": []});
+    by_id(d, after)["Transitions"]["NextAction"] = action["Identifier"].clone();
+    d["Actions"].as_array_mut().expect("actions").push(action);
+}
+
+fn recording_off_id(d: &Value) -> String {
+    first_id(d, "UpdateContactRecordingAndAnalyticsBehavior", |a| {
+        a.pointer("/Parameters/VoiceBehavior/VoiceRecordingBehavior/RecordedParticipants") == Some(&json!([]))
+    })
+}
+
+/// The security rules on every shipped capture flow: each mutation (the ones the former Python
+/// self-test made) is caught by its rule, and the unmutated flow passes them.
+#[test]
+fn each_security_rule_catches_its_mutation_of_every_shipped_capture_flow() {
+    type Mutation = fn(&mut Value);
+    let cases: [(&str, Rule, Mutation); 7] = [
+        ("logging turned on right after the capture", Rule::NoLoggingBetweenCaptureAndLambda, |d| {
+            let cap = first_id(d, "GetParticipantInput", |_| true);
+            insert_after(
+                d,
+                &cap,
+                action(
+                    "sneaky-logging-on",
+                    "UpdateFlowLoggingBehavior",
+                    json!({"FlowLoggingBehavior": "Enabled"}),
+                    "",
+                    &[],
+                ),
+            );
+        }),
+        ("the first logging-off dropped", Rule::LoggingOffBeforeCapture, |d| {
+            let start = d["StartAction"].as_str().expect("start").to_owned();
+            assert_eq!(
+                by_id(d, &start)["Parameters"]["FlowLoggingBehavior"],
+                "Disabled",
+                "the flow starts by turning logging off"
+            );
+            d["StartAction"] = by_id(d, &start)["Transitions"]["NextAction"].clone();
+            d["Actions"].as_array_mut().expect("a").retain(|a| a["Identifier"] != start.as_str());
+        }),
+        ("recording off records both", Rule::RecordingOffBeforeCapture, |d| {
+            let off = recording_off_id(d);
+            by_id(d, &off)["Parameters"]["VoiceBehavior"]["VoiceRecordingBehavior"]["RecordedParticipants"] =
+                json!(["Agent", "Customer"]);
+        }),
+        ("recording off keeps IVR recording", Rule::RecordingOffBeforeCapture, |d| {
+            let off = recording_off_id(d);
+            by_id(d, &off)["Parameters"]["VoiceBehavior"]["VoiceRecordingBehavior"]["IVRRecordingBehavior"] =
+                json!("Enabled");
+        }),
+        ("a failed recording off goes on to the capture", Rule::RecordingOffBeforeCapture, |d| {
+            let off = recording_off_id(d);
+            let next = by_id(d, &off)["Transitions"]["NextAction"].clone();
+            for e in by_id(d, &off)["Transitions"]["Errors"].as_array_mut().expect("errors") {
+                e["NextAction"] = next.clone();
+            }
+        }),
+        ("recording turned on right after the capture", Rule::NoRecordingBetweenCaptureAndLambda, |d| {
+            let cap = first_id(d, "GetParticipantInput", |_| true);
+            let params = json!({"VoiceBehavior": {"VoiceRecordingBehavior": {"RecordedParticipants": ["Agent", "Customer"], "IVRRecordingBehavior": "Enabled"}}});
+            insert_after(
+                d,
+                &cap,
+                action("sneaky-recording-on", "UpdateContactRecordingAndAnalyticsBehavior", params, "", &[]),
+            );
+        }),
+        ("the stored input copied into a contact attribute", Rule::StoredInputCopiedToAttribute, |d| {
+            let cap = first_id(d, "GetParticipantInput", |_| true);
+            let params = json!({"Attributes": {"Card": "$.StoredCustomerInput"}, "TargetContact": "Current"});
+            insert_after(d, &cap, action("sneaky-copy", "UpdateContactAttributes", params, "", &[]));
+        }),
+    ];
+    let security = options(None, None);
+    let rules = |d: &Value| -> Vec<Rule> { audit(d, &security).findings.iter().map(|f| f.rule).collect() };
+    for name in capture_flows() {
+        let original = repo_flow(&name);
+        assert_eq!(rules(&original), [], "{name} passes the security rules");
+        for (what, rule, mutate) in cases {
+            let mut d = original.clone();
+            mutate(&mut d);
+            assert_ne!(d, original, "{name}, {what}: the mutation changed nothing");
+            let found = rules(&d);
+            assert!(found.contains(&rule), "{name}, {what}: not caught by {rule} (found {found:?})");
+        }
     }
 }
 
