@@ -1,10 +1,11 @@
 //! The contact flows in `flows/` and this Lambda agree: every Invoke-Lambda block sends only
 //! parameters the Lambda consumes, and every `$.External.X` the flow reads after a block is a key
 //! the real handler returns to that block (for a valid value, an invalid one, `Timeout`, and a
-//! key the store does not have). A block that sends payment parameters (the payment flow, issue
-//! 13) is called with the generic connector on, to a merchant on 127.0.0.1 (authorized, and a
-//! declined amount too); its encrypted values may come through flow attributes that the flow set
-//! from `$.StoredCustomerInput`.
+//! key the store does not have). A block that sends payment parameters (the payment flow and the
+//! capture module, issue 13) is called with the generic connector on, to a merchant on 127.0.0.1
+//! (authorized, a declined amount, and with no amount a tokenization when the block leaves the
+//! operation to the Lambda), and once without a connector (no payment answer); its encrypted
+//! values may come through flow attributes that the flow set from `$.StoredCustomerInput`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,12 +38,14 @@ fn stored_flow_attributes(actions: &HashMap<String, Value>) -> BTreeSet<String> 
 }
 
 /// A value for a payment parameter as the flow passes it: a literal as given, an attribute
-/// reference as what the earlier part of the contact would have set (`amount` in minor units).
-fn payment_sample(name: &str, value: &str, amount: &str) -> String {
-    match name {
+/// reference as what the earlier part of the contact would have set (`amount` in minor units,
+/// with a currency; `None`: the contact set neither, which Connect passes as empty strings).
+fn payment_sample(name: &str, value: &str, amount: Option<&str>) -> String {
+    match (name, amount) {
         _ if !value.starts_with("$.") => value.to_owned(),
-        "PaymentAmount" => amount.to_owned(),
-        "PaymentCurrency" => "GBP".to_owned(),
+        ("PaymentAmount", Some(a)) => a.to_owned(),
+        ("PaymentCurrency", Some(_)) => "GBP".to_owned(),
+        ("PaymentAmount" | "PaymentCurrency", None) => String::new(),
         _ => "authorize".to_owned(),
     }
 }
@@ -162,7 +165,7 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
                 }
             }
             let kind = |name: &str| attrs.get(&format!("{name}Type")).and_then(Value::as_str).unwrap_or("card");
-            let event_for = |value: &dyn Fn(&str) -> String, amount: &str| {
+            let event_for = |value: &dyn Fn(&str) -> String, amount: Option<&str>| {
                 let owned: Vec<(String, String)> = attrs
                     .iter()
                     .map(|(k, v)| {
@@ -179,16 +182,26 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
                 let borrowed: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 event(&borrowed)
             };
-            let event_with = |value: &dyn Fn(&str) -> String| event_for(value, "1250");
+            let event_with = |value: &dyn Fn(&str) -> String| event_for(value, Some("1250"));
             let valid = event_with(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), true)));
             let invalid = event_with(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), false)));
             let timeout = event_with(&|_| "Timeout".to_owned());
             let unknown = event_with(&|k| encrypt("not-stored", KEY_A_PUBLIC, sample(kind(k), true)));
             let mut cases =
                 vec![("valid", valid), ("invalid", invalid), ("timeout", timeout), ("unknown key", unknown)];
+            let valid_with = |amount| event_for(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), true)), amount);
+            // A block that leaves the operation to the Lambda tokenizes when the contact set no amount.
+            let tokenizes = pays && !attrs.contains_key("PaymentOperation");
             if pays {
-                let declined = event_for(&|k| encrypt(key_id, KEY_A_PUBLIC, sample(kind(k), true)), "4000");
-                cases.push(("declined", declined));
+                cases.push(("declined", valid_with(Some("4000"))));
+                if tokenizes {
+                    cases.push(("no amount", valid_with(None)));
+                }
+                // The same block where the function has no connector: values only, no payment
+                // answer (the flow's way past the payment Compare is its NoMatchingCondition).
+                let r: Response = handle(&valid_with(Some("1250")), &deps, TODAY, answer_by(&config)).await;
+                assert_eq!(r.get("Status").map(String::as_str), Some("Success"), "{}: block {id}", path.display());
+                assert!(!r.contains_key("PaymentStatus"), "{}: block {id} paid without a connector", path.display());
             }
             let sent_before = merchant.requests().len();
             let mut returned = BTreeSet::new();
@@ -208,10 +221,15 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             assert_eq!(statuses, ["Error", "Invalid", "NoInput", "Success"].map(str::to_owned).into(), "block {id}");
             if pays {
                 payment_blocks += 1;
-                let want: BTreeSet<String> = ["Authorized", "Declined", "NotAttempted"].map(str::to_owned).into();
+                let mut want: BTreeSet<String> = ["Authorized", "Declined", "NotAttempted"].map(str::to_owned).into();
+                if tokenizes {
+                    want.insert("Tokenized".to_owned());
+                }
                 assert_eq!(payment_statuses, want, "{}: block {id}", path.display());
-                // Only the valid and the declined cases reach the gateway (NotAttempted sends nothing).
-                assert_eq!(merchant.requests().len() - sent_before, 2, "{}: block {id}", path.display());
+                // Only the valid, declined (and no-amount) cases reach the gateway (NotAttempted
+                // sends nothing).
+                let sent = if tokenizes { 3 } else { 2 };
+                assert_eq!(merchant.requests().len() - sent_before, sent, "{}: block {id}", path.display());
             } else {
                 assert!(payment_statuses.is_empty(), "{}: block {id} is a payment without a connector", path.display());
             }
@@ -239,7 +257,7 @@ async fn every_flow_sends_what_the_lambda_reads_and_reads_what_it_returns() {
             checked.push(path.display().to_string());
         }
     }
-    assert!(payment_blocks >= 1, "no flow block takes a payment");
+    assert!(payment_blocks >= 2, "the payment flow and the capture module both take payments: {payment_blocks}");
     for must in ["secure-ivr-card-capture.json", "secure-ivr-capture-module.json", "secure-ivr-card-payment.json"] {
         assert!(checked.iter().any(|p| p.ends_with(must)), "{must} was not checked: {checked:?}");
     }
