@@ -184,12 +184,10 @@ count_line bash scripts/bench-payments.sh --smoke
 step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
 count_line bash scripts/check-templates.sh
 count_line .venv/bin/python tests/deploy/scanner_template.py
-# The Python checker knows flows that capture; the flows that hand the capture to the flow module
-# (self-service, agent-assisted, its transfer flow) are checked by crates/cli/tests/flows_template.rs
-# and crates/lambda/tests/flow_contract.rs until the rules move into Rust (issue 14).
-mapfile -t capture_flows < <(grep -l '"GetParticipantInput"' flows/*.json)
-count_line python3 tests/flows/check_flow.py "${capture_flows[@]}"
-count_line python3 tests/flows/check_flow.py --self-test
+# The flows that capture, through the CLI's flow-audit --file (the connect-flows crate's rules; the
+# binary is the one the nextest step built). The flows that hand the capture to the module are
+# checked by crates/cli/tests/flows_template.rs and crates/lambda/tests/flow_contract.rs.
+count_line bash tests/flows/check-flows.sh "$target_dir/debug/secure-ivr"
 
 step "deploy: scripts/deploy.sh with the pinned AWS CLI against moto (upload, change set, errors)"
 count_line bash tests/deploy/deploy-moto.sh
