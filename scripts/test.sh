@@ -184,9 +184,8 @@ count_line bash scripts/bench-payments.sh --smoke
 step "deployment template checks (cfn-lint, checkov) and contact-flow checks"
 count_line bash scripts/check-templates.sh
 count_line .venv/bin/python tests/deploy/scanner_template.py
-# The flows that capture, through the CLI's flow-audit --file (the connect-flows crate's rules; the
-# binary is the one the nextest step built). The flows that hand the capture to the module are
-# checked by crates/cli/tests/flows_template.rs and crates/lambda/tests/flow_contract.rs.
+# Every shipped flow through the CLI's flow-audit --file (the connect-flows crate's rules; the
+# binary is the one the nextest step built).
 count_line bash tests/flows/check-flows.sh "$target_dir/debug/secure-ivr"
 
 step "deploy: scripts/deploy.sh with the pinned AWS CLI against moto (upload, change set, errors)"

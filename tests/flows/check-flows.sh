@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The shipped contact flows through `secure-ivr flow-audit --file` (the rules of the connect-flows
 # crate, the one implementation of them), as a user checks a flow before importing it:
-# - every flow in flows/ with a Store customer input block passes the security and contract rules
-#   as a template (placeholders where `secure-ivr flow` fills them), exit 0;
+# - every flow in flows/ passes the security and contract rules as a template, exit 0: the ones
+#   with a Store customer input block with their placeholders where `secure-ivr flow` fills them,
+#   the ones that hand the capture on (self-service, agent-assisted, the quick connect's transfer
+#   flow) with theirs where the flows template fills them;
 # - the same file read as a rendered flow is refused (exit 9), for its placeholders only;
 # - the card capture flow rendered by `secure-ivr flow` with a throwaway key passes as rendered;
-# - a copy with logging turned on between the capture and the Lambda is refused (exit 9), and the
-#   finding names the rule and the action.
-# Flows without a capture (they hand it to the module) are checked by the crate's tests, and
+# - a copy with logging turned on between the capture and the Lambda is refused (exit 9), and so
+#   is an agent-assisted flow that runs the capture without holding the agent; each finding names
+#   the rule and the action.
 # crates/lambda/tests/flow_contract.rs runs the real handler on what every Lambda block sends.
 # No AWS call is made. Prints one line per check and "N passed, N failed" last.
 #
@@ -50,7 +52,7 @@ for must in secure-ivr-capture-module secure-ivr-card-capture secure-ivr-card-pa
         fail "flows/$must.json captures input" "capturing flows: ${capture_flows[*]:-none}"
     fi
 done
-for flow in "${capture_flows[@]}"; do
+for flow in flows/*.json; do
     expect 0 "$flow passes the flow rules as a template" "$bin" flow-audit --file "$flow"
     expect 9 "$flow read as rendered is refused" "$bin" flow-audit --file "$flow" --rendered
     if grep -q '^FINDING' "$log" && ! grep '^FINDING' "$log" | grep -qv 'no-placeholders-left'; then
@@ -92,6 +94,28 @@ if grep -q '^FINDING  no-logging-between-capture-and-lambda' "$log" && grep -q '
     pass "the finding names the rule and the action"
 else
     fail "the finding names the rule and the action" "$(grep '^FINDING' "$log" | head -n 3)"
+fi
+
+# The agent-assisted flow with its hold dropped: the caller keys in while the agent listens.
+python3 - flows/secure-ivr-agent-assisted.json "$tmp/unheld.json" <<'PY'
+import json
+import sys
+
+d = json.load(open(sys.argv[1]))
+hold = next(a for a in d["Actions"] if a["Type"] == "UpdatePreviousContactParticipantState")
+for a in d["Actions"]:
+    t = a.get("Transitions") or {}
+    for item in [t] + (t.get("Conditions") or []) + (t.get("Errors") or []):
+        if item.get("NextAction") == hold["Identifier"]:
+            item["NextAction"] = hold["Transitions"]["NextAction"]
+d["Actions"].remove(hold)
+json.dump(d, open(sys.argv[2], "w"))
+PY
+expect 9 "agent-assisted capture without the agent on hold is refused" "$bin" flow-audit --file "$tmp/unheld.json"
+if grep -q '^FINDING  agent-on-hold-during-capture' "$log"; then
+    pass "the finding names the hold rule"
+else
+    fail "the finding names the hold rule" "$(grep '^FINDING' "$log" | head -n 3)"
 fi
 
 echo "$passed passed, $failed failed"

@@ -11,6 +11,13 @@ use crate::states::{RECORDING_CURRENT, RECORDING_LEGACY};
 
 /// The placeholders `secure-ivr flow` fills.
 pub const PLACEHOLDERS: [&str; 3] = ["{{KEY_ID}}", "{{CERTIFICATE}}", "{{LAMBDA_ARN}}"];
+/// The placeholders of the flows that hand the capture on, which the flows template fills with
+/// `Fn::Sub` (cloudformation/secure-ivr-flows.yaml): the module's ARN in `InvokeFlowModule`, the
+/// agent-assisted flow's in the quick connect's `TransferToFlow`.
+pub(crate) const HANDOFF_PLACEHOLDERS: [(&str, &str, &str); 2] = [
+    ("{{CAPTURE_MODULE_ARN}}", "InvokeFlowModule", "FlowModuleId"),
+    ("{{AGENT_CAPTURE_FLOW_ARN}}", "TransferToFlow", "ContactFlowId"),
+];
 /// The statuses the Lambda returns (crates/lambda).
 const STATUSES: [&str; 4] = ["Success", "Invalid", "NoInput", "Error"];
 /// Declarations the Lambda accepts in `<Name>Type` (crates/caller-input, `ValueType::parse`).
@@ -346,8 +353,25 @@ pub(crate) fn placeholders_left(f: &Flow) -> Problems {
     braces(&f.doc.to_string()).into_iter().map(|p| (None, format!("placeholder left unfilled: {p}"))).collect()
 }
 
+/// A hand-off flow's placeholders: each target where the flows template fills it, nothing else.
+fn handoff_placeholders(f: &Flow, text: &str) -> Problems {
+    let mut p = Problems::new();
+    for other in braces(text).into_iter().filter(|b| !HANDOFF_PLACEHOLDERS.iter().any(|h| h.0 == b.as_str())) {
+        p.push((None, format!("{other} is not a placeholder the flows template fills")));
+    }
+    for (placeholder, kind, field) in HANDOFF_PLACEHOLDERS {
+        for a in f.actions.iter().filter(|a| a.kind == kind && a.param_str(field) != Some(placeholder)) {
+            p.push((Some(a.id.clone()), format!("{}: {field} is not {placeholder}", a.id)));
+        }
+    }
+    p
+}
+
 pub(crate) fn placeholders_required(f: &Flow) -> Problems {
     let text = f.doc.to_string();
+    if f.hands_off() {
+        return handoff_placeholders(f, &text);
+    }
     let mut p: Problems =
         PLACEHOLDERS.iter().filter(|ph| !text.contains(*ph)).map(|ph| (None, format!("{ph} is missing"))).collect();
     for other in braces(&text).into_iter().filter(|b| !PLACEHOLDERS.contains(&b.as_str())) {

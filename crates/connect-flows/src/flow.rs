@@ -126,6 +126,15 @@ impl Flow {
         &self.doc
     }
 
+    /// Whether the flow hands the capture on instead of capturing: no capture block of its own,
+    /// and an `InvokeFlowModule` or `TransferToFlow` (the self-service and agent-assisted flows
+    /// that run the capture module, and the quick connect's transfer flow).
+    #[must_use]
+    pub fn hands_off(&self) -> bool {
+        !self.actions.iter().any(Action::is_capture)
+            && self.actions.iter().any(|a| a.kind == "InvokeFlowModule" || a.kind == "TransferToFlow")
+    }
+
     /// The identifiers of its Store customer input blocks (captures), in action order; empty
     /// when the flow captures nothing.
     #[must_use]

@@ -115,13 +115,17 @@ pub fn check(flow_ref: &FlowRef, flow: &Flow, options: &Options) -> Report {
     add(Rule::NoLoggingBetweenCaptureAndLambda, states::no_logging_between(flow, contract));
     add(Rule::RecordingOffBeforeCapture, states::recording_off_before_capture(flow, contract));
     add(Rule::NoRecordingBetweenCaptureAndLambda, states::no_recording_between(flow));
+    add(Rule::AgentOnHoldDuringCapture, states::agent_on_hold_during_capture(flow, contract));
     if contract {
+        add(Rule::AgentTakenOffHold, states::agent_taken_off_hold(flow));
         add(Rule::LoggingRestoredOnExit, states::logging_restored(flow));
         add(Rule::RecordingActions, contract::recording_actions(flow));
         add(Rule::RecordingResumedForAgent, states::recording_resumed_for_agent(flow));
         add(Rule::LambdaParameters, contract::lambda_parameters(flow));
         add(Rule::ExternalKeys, contract::external_keys(flow));
-        add(Rule::StatusBranches, contract::status_branches(flow));
+        if !flow.hands_off() {
+            add(Rule::StatusBranches, contract::status_branches(flow));
+        }
     }
     match options.placeholders {
         Placeholders::Required => add(Rule::Placeholders, contract::placeholders_required(flow)),

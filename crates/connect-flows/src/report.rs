@@ -57,6 +57,9 @@ pub enum Rule {
     /// The stored input is copied into a contact attribute (every later Lambda and the contact
     /// record then carry it).
     StoredInputCopiedToAttribute,
+    /// In a flow that uses the hold block, a capture (or, for our flows, the capture module) is
+    /// reached with the agent not on hold: the agent would hear the tones.
+    AgentOnHoldDuringCapture,
     /// The content could not be read or parsed, so nothing about it is known.
     ContentUnavailable,
     // --- contract rules: the flows this project ships (`flows/*.json`) ---
@@ -76,6 +79,8 @@ pub enum Rule {
     RecordingActions,
     /// Recording is back on before the contact reaches an agent.
     RecordingResumedForAgent,
+    /// The agent is taken off hold again on every exit of a flow that put it on hold.
+    AgentTakenOffHold,
     /// The Lambda's parameters: time limit, response type, declared value types.
     LambdaParameters,
     /// Only `$.External` keys the Lambda returns are read.
@@ -106,6 +111,7 @@ impl Rule {
             Self::StoredInputToOtherFunction => "stored-input-to-other-function",
             Self::DynamicFunctionArn => "dynamic-function-arn",
             Self::StoredInputCopiedToAttribute => "stored-input-copied-to-attribute",
+            Self::AgentOnHoldDuringCapture => "agent-on-hold-during-capture",
             Self::ContentUnavailable => "content-unavailable",
             Self::Shape => "shape",
             Self::StartAction => "start-action",
@@ -115,6 +121,7 @@ impl Rule {
             Self::LoggingRestoredOnExit => "logging-restored-on-exit",
             Self::RecordingActions => "recording-actions",
             Self::RecordingResumedForAgent => "recording-resumed-for-agent",
+            Self::AgentTakenOffHold => "agent-taken-off-hold",
             Self::LambdaParameters => "lambda-parameters",
             Self::ExternalKeys => "external-keys",
             Self::StatusBranches => "status-branches",

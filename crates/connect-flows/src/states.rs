@@ -122,7 +122,9 @@ fn reached_on(f: &Flow, w: &Walk, what: &str) -> Problems {
 
 fn preconditions(f: &Flow, contract: bool) -> Result<usize, Problems> {
     if captures(f).is_empty() {
-        let p = if contract {
+        // A flow that hands the capture on (to the module, or to the agent-assisted flow) has no
+        // capture of its own to judge; the module is checked as a flow of its own.
+        let p = if contract && !f.hands_off() {
             vec![(None, "no capture block (GetParticipantInput with StoreInput/InputEncryption)".to_owned())]
         } else {
             Vec::new()
@@ -236,7 +238,7 @@ fn between(f: &Flow, set: fn(&Action) -> Option<bool>, what: &str) -> Problems {
 }
 
 pub(crate) fn no_logging_between(f: &Flow, contract: bool) -> Problems {
-    if contract && !f.actions.iter().any(Action::sends_stored_input) {
+    if contract && !f.hands_off() && !f.actions.iter().any(Action::sends_stored_input) {
         return vec![(None, format!("no InvokeLambdaFunction sends {STORED_INPUT}"))];
     }
     between(f, logging_set, "flow logging")
@@ -281,5 +283,77 @@ pub(crate) fn recording_resumed_for_agent(f: &Flow) -> Problems {
         })
         .collect();
     p.sort();
+    p
+}
+
+/// The *Hold customer or agent* block (Flow language reference).
+const HOLD: &str = "UpdatePreviousContactParticipantState";
+
+/// What a hold block leaves the agent in: `Some(true)` on hold (`AgentOnHold`), `Some(false)`
+/// anything else (`OffHold`, `CustomerOnHold`: the agent then hears the caller, or an unknown
+/// value), `None` for other blocks.
+fn agent_hold_set(a: &Action) -> Option<bool> {
+    (a.kind == HOLD).then(|| a.param_str("PreviousContactParticipantState") == Some("AgentOnHold"))
+}
+
+/// The agent's hold state along every path (not on hold where the walk starts). A hold block's
+/// error transitions keep the state it failed to change, unless `intended`.
+fn hold_walk(f: &Flow, start: usize, intended: bool) -> Walk {
+    walk(
+        f,
+        (start, false),
+        move |a, held, failed| if failed && !intended { held } else { agent_hold_set(a).unwrap_or(held) },
+    )
+}
+
+/// In a flow that uses the hold block (so an agent is on the line: the agent-assisted capture),
+/// every capture, and with `modules` every flow module it invokes, is reached with the agent on
+/// hold, so the agent cannot hear the tones. A flow without a hold block is not judged: nothing
+/// in it says an agent is there.
+pub(crate) fn agent_on_hold_during_capture(f: &Flow, modules: bool) -> Problems {
+    if !f.actions.iter().any(|a| a.kind == HOLD) {
+        return Vec::new();
+    }
+    let Some(start) = f.start_index() else { return Vec::new() };
+    let w = hold_walk(f, start, false);
+    let mut p: Problems = w
+        .order
+        .iter()
+        .filter_map(|n| {
+            let a = f.actions.get(n.0)?;
+            let captures = a.is_capture() || (modules && a.kind == "InvokeFlowModule");
+            (captures && !n.1).then(|| {
+                (Some(a.id.clone()), format!("{} is reached with the agent not on hold: {}", a.id, w.path(f, *n)))
+            })
+        })
+        .collect();
+    p.sort();
+    p.dedup();
+    p
+}
+
+/// In a flow that holds the agent, every exit is reached with the agent taken off hold again
+/// (as the flow meant it: a failed `OffHold` counts as taken off, since the flow can do no more
+/// than try).
+pub(crate) fn agent_taken_off_hold(f: &Flow) -> Problems {
+    if !f.actions.iter().any(|a| agent_hold_set(a) == Some(true)) {
+        return Vec::new();
+    }
+    let Some(start) = f.start_index() else { return Vec::new() };
+    let w = hold_walk(f, start, true);
+    let mut p: Problems = w
+        .order
+        .iter()
+        .filter_map(|n| {
+            let a = f.actions.get(n.0)?;
+            let ends = TERMINAL_TYPES.contains(&a.kind.as_str()) || a.edges.is_empty();
+            let held = agent_hold_set(a).unwrap_or(n.1);
+            (ends && held).then(|| {
+                (Some(a.id.clone()), format!("{} ends the flow with the agent still on hold: {}", a.id, w.path(f, *n)))
+            })
+        })
+        .collect();
+    p.sort();
+    p.dedup();
     p
 }

@@ -729,6 +729,100 @@ fn each_security_rule_catches_its_mutation_of_every_shipped_capture_flow() {
     }
 }
 
+/// Every flow file in `flows/` without a capture block: each hands the capture on (to the module,
+/// or to the agent-assisted flow) and passes the contract rules, placeholders included.
+#[test]
+fn the_shipped_hand_off_flows_pass_every_contract_rule() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let captures = capture_flows();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("flows/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && !captures.contains(n))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["secure-ivr-agent-assisted-transfer.json", "secure-ivr-agent-assisted.json", "secure-ivr-self-service.json"]
+    );
+    for name in &names {
+        let d = repo_flow(name);
+        assert!(Flow::parse(&d.to_string()).expect("parses").hands_off(), "{name}");
+        assert_eq!(contract(&d), [], "{name}");
+    }
+}
+
+/// The agent-assisted flow's own rules: each mutation is caught by its rule.
+#[test]
+fn each_agent_rule_catches_its_mutation_of_the_agent_assisted_flow() {
+    type Mutation = fn(&mut Value);
+    let cases: [(&str, Rule, Mutation); 6] = [
+        ("the hold dropped", Rule::AgentOnHoldDuringCapture, |d| {
+            by_id(d, "hold-message")["Transitions"]["NextAction"] = json!("capture");
+            by_id(d, "hold-message")["Transitions"]["Errors"][0]["NextAction"] = json!("capture");
+            d["Actions"].as_array_mut().expect("a").retain(|a| a["Identifier"] != "hold-agent");
+        }),
+        ("a failed hold goes on to the capture", Rule::AgentOnHoldDuringCapture, |d| {
+            by_id(d, "hold-agent")["Transitions"]["Errors"][0]["NextAction"] = json!("capture");
+        }),
+        ("the customer held instead of the agent", Rule::AgentOnHoldDuringCapture, |d| {
+            by_id(d, "hold-agent")["Parameters"]["PreviousContactParticipantState"] = json!("CustomerOnHold");
+        }),
+        ("the agent never taken off hold", Rule::AgentTakenOffHold, |d| {
+            by_id(d, "capture")["Transitions"]["NextAction"] = json!("recording-on");
+            by_id(d, "module-failed")["Transitions"]["NextAction"] = json!("recording-on");
+            by_id(d, "module-failed")["Transitions"]["Errors"][0]["NextAction"] = json!("recording-on");
+        }),
+        ("the module's ARN hard-coded", Rule::Placeholders, |d| {
+            by_id(d, "capture")["Parameters"]["FlowModuleId"] =
+                json!("arn:aws:connect:eu-west-2:111122223333:instance/i/flow-module/m");
+        }),
+        ("a capture placeholder in a hand-off flow", Rule::Placeholders, |d| {
+            by_id(d, "hold-message")["Parameters"]["Text"] = json!("{{KEY_ID}}");
+        }),
+    ];
+    let original = repo_flow("secure-ivr-agent-assisted.json");
+    for (what, rule, mutate) in cases {
+        let mut d = original.clone();
+        mutate(&mut d);
+        assert_ne!(d, original, "{what}: the mutation changed nothing");
+        let rules = contract(&d);
+        assert!(rules.contains(&rule), "{what}: not caught by {rule} (found {rules:?})");
+    }
+    let mut transfer = repo_flow("secure-ivr-agent-assisted-transfer.json");
+    by_id(&mut transfer, "to-capture")["Parameters"]["ContactFlowId"] = json!("some-flow");
+    assert_eq!(contract(&transfer), [Rule::Placeholders]);
+}
+
+/// In an instance audit the hold rule judges a flow's own captures: a capture before the agent
+/// is held is a finding; a flow without a hold block is not judged (nothing says an agent is on
+/// the line); modules a flow invokes are judged only for our own flows (contract mode).
+#[test]
+fn a_capture_before_the_agent_is_held_is_reported() {
+    let (mut d, o) = compliant();
+    let hold = |state: &str, next: &str| {
+        action(
+            "hold",
+            "UpdatePreviousContactParticipantState",
+            json!({"PreviousContactParticipantState": state}),
+            next,
+            &["bye"],
+        )
+    };
+    // rec-off -> hold -> ask: held, passes; rec-off -> ask with the hold after it: reported.
+    d["Actions"][1]["Transitions"]["NextAction"] = json!("hold");
+    d["Actions"].as_array_mut().expect("a").push(hold("AgentOnHold", "ask"));
+    assert_eq!(found(&audit(&d, &o)), []);
+    by_id(&mut d, "hold")["Parameters"]["PreviousContactParticipantState"] = json!("OffHold");
+    assert_eq!(found(&audit(&d, &o)), [(Rule::AgentOnHoldDuringCapture, Some("ask"))]);
+    let (plain, o) = compliant();
+    assert_eq!(found(&audit(&plain, &o)), []);
+
+    let mut agent = repo_flow("secure-ivr-agent-assisted.json");
+    by_id(&mut agent, "hold-agent")["Transitions"]["Errors"][0]["NextAction"] = json!("capture");
+    assert!(!audit(&agent, &options(None, None)).findings.iter().any(|f| f.rule == Rule::AgentOnHoldDuringCapture));
+}
+
 fn by_id<'a>(d: &'a mut Value, id: &str) -> &'a mut Value {
     d["Actions"].as_array_mut().expect("actions").iter_mut().find(|a| a["Identifier"] == id).expect("action")
 }

@@ -19,8 +19,10 @@ use crate::{Ctx, connect};
 /// not hold that key; flow logging or recording on where the input is captured or turned on
 /// between the capture and the Lambda; the stored input handed to a function other than ours
 /// (--lambda-arn, or the FunctionArn output of --stack; without either that rule is skipped and
-/// the report says so) or copied into a contact attribute. A flow Connect will not describe is a
-/// finding, not a pass. Exit 9 on any finding; each names the flow (Name and Id) and the action.
+/// the report says so) or copied into a contact attribute; in a flow that uses the Hold customer
+/// or agent block, a capture reached with the agent not on hold. A flow Connect will not describe
+/// is a finding, not a pass. Exit 9 on any finding; each names the flow (Name and Id) and the
+/// action.
 /// With --file, flow files (flows/*.json) are checked instead, with this project's contract rules
 /// as well, and no AWS call is made.
 #[derive(Debug, clap::Args)]
