@@ -72,6 +72,23 @@ impl Walk {
         steps.reverse();
         steps.join(" -> ")
     }
+
+    /// One problem per node where `finding` (given the action and the state on entry) says
+    /// what is wrong, at that action, with the path to it; sorted, without repeats.
+    fn findings(&self, f: &Flow, finding: impl Fn(&Action, bool) -> Option<String>) -> Problems {
+        let mut p: Problems = self
+            .order
+            .iter()
+            .filter_map(|n| {
+                let a = f.actions.get(n.0)?;
+                let what = finding(a, n.1)?;
+                Some((Some(a.id.clone()), format!("{what}: {}", self.path(f, *n))))
+            })
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    }
 }
 
 /// Every (action, state on entry) reachable from `start`; `step` gives the state an edge carries.
@@ -109,15 +126,7 @@ fn captures(f: &Flow) -> Vec<usize> {
 
 /// Captures reached with `walk`'s state on.
 fn reached_on(f: &Flow, w: &Walk, what: &str) -> Problems {
-    let caps = captures(f);
-    let mut p: Problems = w
-        .order
-        .iter()
-        .filter(|(i, on)| *on && caps.contains(i))
-        .map(|n| (Some(f.id(n.0).to_owned()), format!("{} is reached with {what} on: {}", f.id(n.0), w.path(f, *n))))
-        .collect();
-    p.sort();
-    p
+    w.findings(f, |a, on| (on && a.is_capture()).then(|| format!("{} is reached with {what} on", a.id)))
 }
 
 fn preconditions(f: &Flow, contract: bool) -> Result<usize, Problems> {
@@ -250,40 +259,22 @@ pub(crate) fn no_recording_between(f: &Flow) -> Problems {
 
 pub(crate) fn logging_restored(f: &Flow) -> Problems {
     let Some(start) = f.start_index() else { return vec![(None, "no StartAction to walk from".to_owned())] };
-    let w = logging_walk(f, start);
-    let mut p: Problems = w
-        .order
-        .iter()
-        .filter_map(|n| {
-            let a = f.actions.get(n.0)?;
-            let ends = TERMINAL_TYPES.contains(&a.kind.as_str()) || a.edges.is_empty();
-            let after = logging_set(a).unwrap_or(n.1);
-            (ends && !after)
-                .then(|| (Some(a.id.clone()), format!("{} ends the flow with logging off: {}", a.id, w.path(f, *n))))
-        })
-        .collect();
-    p.sort();
-    p
+    logging_walk(f, start).findings(f, |a, on| {
+        (ends(a) && !logging_set(a).unwrap_or(on)).then(|| format!("{} ends the flow with logging off", a.id))
+    })
+}
+
+/// A block that ends the flow (or hands the contact on), or one with no way out.
+fn ends(a: &Action) -> bool {
+    TERMINAL_TYPES.contains(&a.kind.as_str()) || a.edges.is_empty()
 }
 
 pub(crate) fn recording_resumed_for_agent(f: &Flow) -> Problems {
     let Some(start) = f.start_index() else { return vec![(None, "no StartAction to walk from".to_owned())] };
-    let w = recording_walk(f, start, true);
-    let mut p: Problems = w
-        .order
-        .iter()
-        .filter_map(|n| {
-            let a = f.actions.get(n.0)?;
-            (AGENT_TYPES.contains(&a.kind.as_str()) && !n.1).then(|| {
-                (
-                    Some(a.id.clone()),
-                    format!("{} hands the contact to an agent with recording still off: {}", a.id, w.path(f, *n)),
-                )
-            })
-        })
-        .collect();
-    p.sort();
-    p
+    recording_walk(f, start, true).findings(f, |a, on| {
+        (AGENT_TYPES.contains(&a.kind.as_str()) && !on)
+            .then(|| format!("{} hands the contact to an agent with recording still off", a.id))
+    })
 }
 
 /// The *Hold customer or agent* block (Flow language reference).
@@ -315,21 +306,10 @@ pub(crate) fn agent_on_hold_during_capture(f: &Flow, modules: bool) -> Problems 
         return Vec::new();
     }
     let Some(start) = f.start_index() else { return Vec::new() };
-    let w = hold_walk(f, start, false);
-    let mut p: Problems = w
-        .order
-        .iter()
-        .filter_map(|n| {
-            let a = f.actions.get(n.0)?;
-            let captures = a.is_capture() || (modules && a.kind == "InvokeFlowModule");
-            (captures && !n.1).then(|| {
-                (Some(a.id.clone()), format!("{} is reached with the agent not on hold: {}", a.id, w.path(f, *n)))
-            })
-        })
-        .collect();
-    p.sort();
-    p.dedup();
-    p
+    hold_walk(f, start, false).findings(f, |a, held| {
+        let captures = a.is_capture() || (modules && a.kind == "InvokeFlowModule");
+        (captures && !held).then(|| format!("{} is reached with the agent not on hold", a.id))
+    })
 }
 
 /// In a flow that holds the agent, every exit is reached with the agent taken off hold again
@@ -340,20 +320,8 @@ pub(crate) fn agent_taken_off_hold(f: &Flow) -> Problems {
         return Vec::new();
     }
     let Some(start) = f.start_index() else { return Vec::new() };
-    let w = hold_walk(f, start, true);
-    let mut p: Problems = w
-        .order
-        .iter()
-        .filter_map(|n| {
-            let a = f.actions.get(n.0)?;
-            let ends = TERMINAL_TYPES.contains(&a.kind.as_str()) || a.edges.is_empty();
-            let held = agent_hold_set(a).unwrap_or(n.1);
-            (ends && held).then(|| {
-                (Some(a.id.clone()), format!("{} ends the flow with the agent still on hold: {}", a.id, w.path(f, *n)))
-            })
-        })
-        .collect();
-    p.sort();
-    p.dedup();
-    p
+    hold_walk(f, start, true).findings(f, |a, held| {
+        (ends(a) && agent_hold_set(a).unwrap_or(held))
+            .then(|| format!("{} ends the flow with the agent still on hold", a.id))
+    })
 }

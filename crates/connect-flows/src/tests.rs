@@ -656,8 +656,7 @@ fn recording_off_id(d: &Value) -> String {
 /// self-test made) is caught by its rule, and the unmutated flow passes them.
 #[test]
 fn each_security_rule_catches_its_mutation_of_every_shipped_capture_flow() {
-    type Mutation = fn(&mut Value);
-    let cases: [(&str, Rule, Mutation); 7] = [
+    let cases: [Mutation; 7] = [
         ("logging turned on right after the capture", Rule::NoLoggingBetweenCaptureAndLambda, |d| {
             let cap = first_id(d, "GetParticipantInput", |_| true);
             insert_after(
@@ -719,13 +718,22 @@ fn each_security_rule_catches_its_mutation_of_every_shipped_capture_flow() {
     for name in capture_flows() {
         let original = repo_flow(&name);
         assert_eq!(rules(&original), [], "{name} passes the security rules");
-        for (what, rule, mutate) in cases {
-            let mut d = original.clone();
-            mutate(&mut d);
-            assert_ne!(d, original, "{name}, {what}: the mutation changed nothing");
-            let found = rules(&d);
-            assert!(found.contains(&rule), "{name}, {what}: not caught by {rule} (found {found:?})");
-        }
+        each_caught(&name, &original, &cases, rules);
+    }
+}
+
+/// A mutation of a flow: what it does, the rule that must catch it, and the change.
+type Mutation = (&'static str, Rule, fn(&mut Value));
+
+/// Applies each mutation to a copy of `original` (each must change it) and asserts `rules`
+/// reports the mutation's rule for the copy.
+fn each_caught(name: &str, original: &Value, cases: &[Mutation], rules: impl Fn(&Value) -> Vec<Rule>) {
+    for (what, rule, mutate) in cases {
+        let mut d = original.clone();
+        mutate(&mut d);
+        assert_ne!(&d, original, "{name}, {what}: the mutation changed nothing");
+        let found = rules(&d);
+        assert!(found.contains(rule), "{name}, {what}: not caught by {rule} (found {found:?})");
     }
 }
 
@@ -755,8 +763,7 @@ fn the_shipped_hand_off_flows_pass_every_contract_rule() {
 /// The agent-assisted flow's own rules: each mutation is caught by its rule.
 #[test]
 fn each_agent_rule_catches_its_mutation_of_the_agent_assisted_flow() {
-    type Mutation = fn(&mut Value);
-    let cases: [(&str, Rule, Mutation); 6] = [
+    let cases: [Mutation; 6] = [
         ("the hold dropped", Rule::AgentOnHoldDuringCapture, |d| {
             by_id(d, "hold-message")["Transitions"]["NextAction"] = json!("capture");
             by_id(d, "hold-message")["Transitions"]["Errors"][0]["NextAction"] = json!("capture");
@@ -782,13 +789,7 @@ fn each_agent_rule_catches_its_mutation_of_the_agent_assisted_flow() {
         }),
     ];
     let original = repo_flow("secure-ivr-agent-assisted.json");
-    for (what, rule, mutate) in cases {
-        let mut d = original.clone();
-        mutate(&mut d);
-        assert_ne!(d, original, "{what}: the mutation changed nothing");
-        let rules = contract(&d);
-        assert!(rules.contains(&rule), "{what}: not caught by {rule} (found {rules:?})");
-    }
+    each_caught("secure-ivr-agent-assisted.json", &original, &cases, contract);
     let mut transfer = repo_flow("secure-ivr-agent-assisted-transfer.json");
     by_id(&mut transfer, "to-capture")["Parameters"]["ContactFlowId"] = json!("some-flow");
     assert_eq!(contract(&transfer), [Rule::Placeholders]);
@@ -831,8 +832,7 @@ fn by_id<'a>(d: &'a mut Value, id: &str) -> &'a mut Value {
 /// former Python self-test did).
 #[test]
 fn each_contract_rule_catches_its_mutation_of_the_card_flow() {
-    type Mutation = fn(&mut Value);
-    let cases: [(&str, Rule, Mutation); 16] = [
+    let cases: [Mutation; 16] = [
         ("broken transition", Rule::TransitionTargets, |d| {
             d["Actions"][0]["Transitions"]["NextAction"] = json!("no-such-action")
         }),
@@ -888,13 +888,7 @@ fn each_contract_rule_catches_its_mutation_of_the_card_flow() {
         }),
     ];
     let original = repo_flow("secure-ivr-card-capture.json");
-    for (what, rule, mutate) in cases {
-        let mut d = original.clone();
-        mutate(&mut d);
-        assert_ne!(d, original, "{what}: the mutation changed nothing");
-        let rules = contract(&d);
-        assert!(rules.contains(&rule), "{what}: not caught by {rule} (found {rules:?})");
-    }
+    each_caught("secure-ivr-card-capture.json", &original, &cases, contract);
 }
 
 #[test]
